@@ -1,0 +1,258 @@
+// Package providertest is the conformance suite every provider package
+// passes: identity stability, golden normalization of its fixtures, event
+// validity, determinism, and fuzzing without panics. Adding a provider means
+// adding fixtures under its testdata/, not inventing tests.
+//
+// Fixtures: testdata/<name>.json is a webhook body; testdata/<name>.headers.json
+// (optional) a JSON object of request headers; testdata/<name>.golden.json the
+// expected identity and events, rewritten by `go test -update`. A fixture
+// whose name starts with "invalid-" must fail Identify with ErrInvalid; one
+// whose name starts with "unmappable-" must fail Map with ErrUnmappable; one
+// starting with "notshipment-" must fail Map with ErrNotShipment.
+package providertest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waybill-dev/waybill/pkg/providers"
+	"github.com/waybill-dev/waybill/pkg/tracking"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
+
+// ReceivedAt is the receipt time fixtures are mapped with.
+var ReceivedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// Fixture is one webhook from testdata.
+type Fixture struct {
+	Name    string
+	Body    []byte
+	Headers map[string]string
+}
+
+// Request builds the providers.Request ingress would hand over.
+func (f Fixture) Request() providers.Request {
+	h := http.Header{}
+	for k, v := range f.Headers {
+		h.Set(k, v)
+	}
+	return providers.Request{Body: f.Body, Header: h.Get}
+}
+
+// Fixtures reads every testdata/*.json webhook body (not headers or goldens).
+func Fixtures(t testing.TB) []Fixture {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Fixture
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".headers.json") || strings.HasSuffix(p, ".golden.json") {
+			continue
+		}
+		body, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(filepath.Base(p), ".json")
+		f := Fixture{Name: name, Body: body}
+		if hb, err := os.ReadFile(filepath.Join("testdata", name+".headers.json")); err == nil {
+			if err := json.Unmarshal(hb, &f.Headers); err != nil {
+				t.Fatalf("%s.headers.json: %v", name, err)
+			}
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		t.Fatal("providertest: no fixtures in testdata/")
+	}
+	return out
+}
+
+// Raw builds the raw message the normalizer would map for an identified fixture.
+func Raw(p providers.Provider, id providers.Identity, body []byte) providers.Raw {
+	ext := map[string]string{}
+	for _, e := range id.Extensions {
+		ext[e.Name] = e.Value
+	}
+	return providers.Raw{
+		Source: p.Info().Name, ID: id.ID, Type: id.Type, Subject: id.Subject,
+		Time: ReceivedAt, Extensions: ext, Data: body,
+	}
+}
+
+// Golden is the checked-in expectation for one fixture.
+type Golden struct {
+	Identity *providers.Identity `json:"identity,omitempty"`
+	Events   []tracking.Event    `json:"events"`
+	Error    string              `json:"error,omitempty"`
+}
+
+// Run is the conformance suite. Call it from the provider package's test.
+func Run(t *testing.T, p providers.Provider) {
+	t.Helper()
+	info := p.Info()
+	if info.Name == "" || strings.ToLower(info.Name) != info.Name {
+		t.Fatalf("provider name %q must be non-empty lower case", info.Name)
+	}
+	if got, ok := providers.Lookup(info.Name); !ok || got.Info().Name != info.Name {
+		t.Fatalf("provider %q is not registered", info.Name)
+	}
+	for _, f := range Fixtures(t) {
+		t.Run(f.Name, func(t *testing.T) { runFixture(t, p, f) })
+	}
+}
+
+func runFixture(t *testing.T, p providers.Provider, f Fixture) {
+	var g Golden
+	id, err := p.Identify(f.Request())
+	if strings.HasPrefix(f.Name, "invalid-") {
+		if !errors.Is(err, providers.ErrInvalid) {
+			t.Fatalf("Identify: want ErrInvalid, got %v", err)
+		}
+		g.Error = err.Error()
+		compareGolden(t, f.Name, g)
+		return
+	}
+	if err != nil {
+		t.Fatalf("Identify: %v", err)
+	}
+	if id.ID == "" || id.Type == "" {
+		t.Fatalf("Identify: empty id or type: %+v", id)
+	}
+	for _, e := range id.Extensions {
+		if !validExtensionName(e.Name) {
+			t.Errorf("extension name %q: CloudEvents allows lower-case letters and digits only", e.Name)
+		}
+	}
+	again, err := p.Identify(f.Request())
+	if err != nil || !reflect.DeepEqual(id, again) {
+		t.Fatalf("Identify is not stable: %+v then %+v (%v)", id, again, err)
+	}
+	g.Identity = &id
+
+	events, err := p.Map(Raw(p, id, f.Body))
+	switch {
+	case strings.HasPrefix(f.Name, "unmappable-"):
+		if !errors.Is(err, providers.ErrUnmappable) {
+			t.Fatalf("Map: want ErrUnmappable, got %v", err)
+		}
+		g.Error = err.Error()
+	case strings.HasPrefix(f.Name, "notshipment-"):
+		if !errors.Is(err, providers.ErrNotShipment) {
+			t.Fatalf("Map: want ErrNotShipment, got %v", err)
+		}
+		g.Error = err.Error()
+	case err != nil:
+		t.Fatalf("Map: %v", err)
+	default:
+		if len(events) == 0 {
+			t.Fatal("Map: no events and no error (use ErrNotShipment for non-shipment messages)")
+		}
+		for i := range events {
+			events[i].Normalize()
+			if err := events[i].Validate(); err != nil {
+				t.Errorf("event %d: %v", i, err)
+			}
+			if events[i].Source != p.Info().Name {
+				t.Errorf("event %d: source %q, want %q", i, events[i].Source, p.Info().Name)
+			}
+			if events[i].RawEventID != id.ID {
+				t.Errorf("event %d: raw_event_id %q, want %q", i, events[i].RawEventID, id.ID)
+			}
+		}
+		again, _ := p.Map(Raw(p, id, f.Body))
+		for i := range again {
+			again[i].Normalize()
+		}
+		if !reflect.DeepEqual(events, again) {
+			t.Fatal("Map is not deterministic")
+		}
+		g.Events = events
+	}
+	compareGolden(t, f.Name, g)
+}
+
+func compareGolden(t *testing.T, name string, g Golden) {
+	t.Helper()
+	got, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it, then review it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s", path, got)
+	}
+}
+
+func validExtensionName(n string) bool {
+	if n == "" || len(n) > 20 {
+		return false
+	}
+	for _, c := range n {
+		if !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// Fuzz feeds arbitrary bodies (seeded with the fixtures) through Identify and
+// Map. Neither may panic; a body that identifies must map to events that
+// validate, or fail with a classified error.
+func Fuzz(f *testing.F, p providers.Provider) {
+	for _, fx := range Fixtures(f) {
+		f.Add(fx.Body)
+	}
+	var headers map[string]string
+	if fx := Fixtures(f); len(fx) > 0 {
+		headers = fx[0].Headers
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return // ingress rejects invalid JSON before Identify
+		}
+		id, err := p.Identify(Fixture{Body: body, Headers: headers}.Request())
+		if err != nil {
+			if !errors.Is(err, providers.ErrInvalid) {
+				t.Fatalf("Identify error not classified: %v", err)
+			}
+			return
+		}
+		events, err := p.Map(Raw(p, id, body))
+		if err != nil {
+			if !errors.Is(err, providers.ErrUnmappable) && !errors.Is(err, providers.ErrNotShipment) {
+				t.Fatalf("Map error not classified: %v", err)
+			}
+			return
+		}
+		for i := range events {
+			events[i].Normalize()
+			if err := events[i].Validate(); err != nil {
+				t.Fatalf("event %d invalid: %v", i, err)
+			}
+		}
+	})
+}
