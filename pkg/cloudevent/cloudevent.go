@@ -1,0 +1,159 @@
+// Package cloudevent maps CloudEvents 1.0 to and from NATS messages in binary
+// content mode: every context attribute in a percent-encoded `ce-<name>`
+// header, the data as the message body, its media type in Content-Type.
+// Every message waybill stores (RAW, SHIPMENTS, DEADLETTER, alerts) goes
+// through here. Events are sdk-go's event.Event; the sdk's own NATS bindings
+// are not used because they cannot set Nats-Msg-Id per message (REFERENCE.md).
+package cloudevent
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+)
+
+// Header names. NATS headers are case-sensitive; waybill writes these exact
+// spellings and reads any casing.
+const (
+	HeaderPrefix      = "ce-"
+	HeaderContentType = "Content-Type"
+	ContentTypeJSON   = "application/json"
+	SpecVersion       = "1.0"
+)
+
+// ErrNotCloudEvent classifies a message that is not a binary-mode CloudEvent.
+var ErrNotCloudEvent = errors.New("not a binary-mode CloudEvent")
+
+// ToMsg builds the NATS message for e on subject. The event is validated
+// first (required attributes, extension names lower-case letters and digits).
+func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
+	if err := Validate(e); err != nil {
+		return nil, err
+	}
+	h := make(nats.Header, 8+len(e.Extensions()))
+	set := func(name, value string) { h[HeaderPrefix+name] = []string{Encode(value)} }
+	set("specversion", e.SpecVersion())
+	set("id", e.ID())
+	set("source", e.Source())
+	set("type", e.Type())
+	if s := e.Subject(); s != "" {
+		set("subject", s)
+	}
+	if t := e.Time(); !t.IsZero() {
+		set("time", FormatTime(t))
+	}
+	if s := e.DataSchema(); s != "" {
+		set("dataschema", s)
+	}
+	for name, v := range e.Extensions() {
+		set(name, fmt.Sprint(v))
+	}
+	ct := e.DataContentType()
+	if ct == "" {
+		ct = ContentTypeJSON
+	}
+	h[HeaderContentType] = []string{ct}
+	return &nats.Msg{Subject: subject, Header: h, Data: e.Data()}, nil
+}
+
+// Validate checks e against the spec's rules waybill relies on. sdk-go's own
+// Validate accepts upper-case extension names, which the spec forbids.
+func Validate(e event.Event) error {
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("cloudevent: %w", err)
+	}
+	if e.SpecVersion() != SpecVersion {
+		return fmt.Errorf("cloudevent: specversion %q, want %q", e.SpecVersion(), SpecVersion)
+	}
+	for name := range e.Extensions() {
+		if !ValidExtensionName(name) {
+			return fmt.Errorf("cloudevent: extension name %q: lower-case letters and digits only", name)
+		}
+	}
+	return nil
+}
+
+// ValidExtensionName reports whether name is a legal CloudEvents attribute
+// name: 1-20 lower-case ASCII letters or digits.
+func ValidExtensionName(name string) bool {
+	if name == "" || len(name) > 20 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// FromMsg reads a binary-mode CloudEvent from a NATS message's headers and
+// data. Structured-mode messages (Content-Type application/cloudevents...)
+// are rejected with ErrNotCloudEvent.
+func FromMsg(h nats.Header, data []byte) (event.Event, error) {
+	e := event.New(SpecVersion)
+	var ct string
+	for k, vs := range h {
+		if len(vs) == 0 {
+			continue
+		}
+		if strings.EqualFold(k, HeaderContentType) {
+			ct = vs[0]
+			continue
+		}
+		if len(k) <= len(HeaderPrefix) || !strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix) {
+			continue
+		}
+		name := strings.ToLower(k[len(HeaderPrefix):])
+		v, err := Decode(vs[0])
+		if err != nil {
+			return event.Event{}, fmt.Errorf("%w: header %s: %v", ErrNotCloudEvent, k, err)
+		}
+		switch name {
+		case "specversion":
+			if v != SpecVersion {
+				return event.Event{}, fmt.Errorf("%w: specversion %q", ErrNotCloudEvent, v)
+			}
+		case "id":
+			e.SetID(v)
+		case "source":
+			e.SetSource(v)
+		case "type":
+			e.SetType(v)
+		case "subject":
+			e.SetSubject(v)
+		case "dataschema":
+			e.SetDataSchema(v)
+		case "time":
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return event.Event{}, fmt.Errorf("%w: ce-time %q: %v", ErrNotCloudEvent, v, err)
+			}
+			e.SetTime(t)
+		case "datacontenttype":
+			ct = v
+		default:
+			e.SetExtension(name, v)
+		}
+	}
+	if strings.HasPrefix(strings.ToLower(ct), "application/cloudevents") {
+		return event.Event{}, fmt.Errorf("%w: structured content mode (%s)", ErrNotCloudEvent, ct)
+	}
+	if ct == "" {
+		ct = ContentTypeJSON
+	}
+	e.SetDataContentType(ct)
+	e.DataEncoded = data
+	if err := Validate(e); err != nil {
+		return event.Event{}, fmt.Errorf("%w: %v", ErrNotCloudEvent, err)
+	}
+	return e, nil
+}
+
+// FormatTime renders a CloudEvents time: RFC 3339 in UTC.
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
