@@ -57,8 +57,8 @@ type Request struct {
 // (Carriyo's trigger, webhook-id, last-retry). Names are lower-case letters
 // and digits only, per the CloudEvents spec.
 type Extension struct {
-	Name  string
-	Value string
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Identity is what ingress needs to store a webhook as a CloudEvent.

@@ -50,6 +50,9 @@ type Config struct {
 	ShipmentsMaxAge time.Duration
 	// DeadLetterMaxAge keeps dead letters 90 days for inspection and redrive.
 	DeadLetterMaxAge time.Duration
+	// Partitions is the CANDIDATES partition count used when the stream is
+	// first created (DefaultPartitions); an existing stream keeps its own.
+	Partitions int
 	// MaxBytes caps each stream (-1: bounded only by the server's
 	// JetStream store limit). When set, streams refuse new messages when
 	// full (DiscardNew) rather than drop old unprocessed ones: ingress then
@@ -69,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeadLetterMaxAge <= 0 {
 		c.DeadLetterMaxAge = 90 * 24 * time.Hour
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = DefaultPartitions
 	}
 	if c.MaxBytes == 0 {
 		c.MaxBytes = -1
@@ -107,15 +113,15 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 			return fmt.Errorf("streams: create or update %s: %w", sc.Name, err)
 		}
 	}
-	return nil
+	return ensureCandidates(ctx, js, cfg.withDefaults())
 }
 
 // Check reports an error unless every stream exists: readiness.
 func Check(ctx context.Context, js jetstream.JetStream) error {
 	var errs []error
-	for _, sc := range StreamConfigs(Config{}) {
-		if _, err := js.Stream(ctx, sc.Name); err != nil {
-			errs = append(errs, fmt.Errorf("stream %s: %w", sc.Name, err))
+	for _, name := range []string{Raw, Shipments, DeadLetter, Alerts, Candidates} {
+		if _, err := js.Stream(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("stream %s: %w", name, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -2,6 +2,7 @@ package streams_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -82,5 +83,32 @@ func TestRestartKeepsData(t *testing.T) {
 	}
 	if n := s.CachedInfo().State.Msgs; n != 1 {
 		t.Fatalf("after restart RAW has %d messages, want 1", n)
+	}
+}
+
+func TestPartitionCountFixedAtCreation(t *testing.T) {
+	srv := natstest.Start(t) // created with the default
+	_, js := srv.Connect()
+	ctx := context.Background()
+	if err := streams.Ensure(ctx, js, streams.Config{Partitions: 4}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := streams.Partitions(ctx, js)
+	if err != nil || n != streams.DefaultPartitions {
+		t.Fatalf("partitions %d %v, want the creation-time %d", n, err, streams.DefaultPartitions)
+	}
+	seen := map[int]bool{}
+	for i := 0; i < 1000; i++ {
+		p := streams.PartitionOf(fmt.Sprintf("ups:1Z%06d", i), n)
+		if p < 0 || p >= n {
+			t.Fatalf("partition %d out of range", p)
+		}
+		seen[p] = true
+	}
+	if len(seen) != n {
+		t.Errorf("1000 keys used %d of %d partitions", len(seen), n)
+	}
+	if got := streams.CandidateSubject(3, "ups", "A.B*"); got != "candidates.3.ups.A_B_" {
+		t.Error(got)
 	}
 }

@@ -30,5 +30,5 @@ type Moment struct {
 	Local      string     // the carrier's own wall-clock text, as given
 	Zone       string     // IANA zone name or fixed offset such as "-05:00"
 	ZoneSource ZoneSource // how Zone was chosen
-	Inferred   bool       // Zone was inferred from the location, not given
+	Inferred   bool       // Zone was not given by the carrier: inferred from the location, or UTC assumed
 }

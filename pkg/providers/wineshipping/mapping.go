@@ -157,6 +157,9 @@ func trackingLevel(base tracking.Event, m *trackingMsg) (tracking.Event, error) 
 	if when == "" {
 		field, when = "msg.created_at", m.CreatedAt.trim()
 	}
+	if when == "" {
+		return ev, errors.New("no checkpoints and no msg.updated_at or msg.created_at to date the tracking's tag")
+	}
 	at, err := tracking.ParseMoment(when, tracking.Location{})
 	if err != nil {
 		return ev, fmt.Errorf("%s: %v", field, err)
@@ -260,7 +263,7 @@ func (t *text) UnmarshalJSON(b []byte) error {
 		}
 		*t = text(s)
 	case b[0] == '{' || b[0] == '[':
-		return fmt.Errorf("want a string, got %s", map[byte]string{'{': "an object", '[': "an array"}[b[0]])
+		return errors.New("want a string, got an object or array")
 	default: // number or boolean: keep its literal text (no float rounding)
 		*t = text(b)
 	}

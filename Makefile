@@ -1,0 +1,43 @@
+# waybill: see README.md. Every target works from a clean checkout with Go
+# and a reachable Postgres (DATABASE_URL); NATS is embedded where needed.
+PREFIX    := github.com/waybill-dev/waybill
+SERVICES  := ingress
+BIN       := $(addprefix bin/,$(SERVICES))
+GOFLAGS   ?=
+FUZZTIME  ?= 30s
+BENCHTIME ?= 10s
+
+.PHONY: build test lint bench fuzz run clean $(BIN)
+
+build: $(BIN)
+
+$(BIN): bin/%:
+	CGO_ENABLED=0 go build $(GOFLAGS) -trimpath -o $@ ./services/$*/cmd/$*
+
+# go test ./... does not span go.work modules; the common prefix does.
+test:
+	go test -race -count=1 -timeout 20m $(PREFIX)/...
+
+lint:
+	go vet $(PREFIX)/...
+	@out=$$(gofmt -l pkg services); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Go benchmarks, then the load generator against real binaries; figures go
+# to BENCHMARKS.md by hand, each beside the raw limit measured in the same run.
+bench: build bin/loadgen
+	go test -run '^$$' -bench . -benchmem -benchtime 2s $(PREFIX)/pkg/...
+	bin/loadgen ingress -duration $(BENCHTIME)
+
+bin/loadgen:
+	CGO_ENABLED=0 go build -trimpath -o $@ ./services/loadgen
+
+# Every fuzz target, FUZZTIME each.
+fuzz:
+	@set -e; for pkg in $$(go list $(PREFIX)/...); do \
+	  dir=$$(go list -f '{{.Dir}}' $$pkg); \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz $$pkg $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+clean:
+	rm -rf bin var

@@ -1,0 +1,38 @@
+// Command loadgen measures waybill against this machine's own limits: each
+// figure is printed beside the raw NATS (or Postgres) rate measured in the
+// same run, as a ratio, so the numbers mean something on any machine.
+//
+//	loadgen ingress [-clients 64] [-duration 10s] [-rounds 3]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: loadgen ingress [flags]")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "ingress":
+		fs := flag.NewFlagSet("ingress", flag.ExitOnError)
+		o := ingressOptions{}
+		fs.IntVar(&o.clients, "clients", 64, "concurrent keep-alive clients (and raw publishing goroutines)")
+		fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured phase")
+		fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds of raw publish and ingress (the machine drifts)")
+		fs.StringVar(&o.ingressBin, "bin", "bin/ingress", "ingress binary")
+		fs.StringVar(&o.sync, "sync", "both", "server fsync: default, always or both")
+		fs.Parse(os.Args[2:])
+		if err := runIngress(o); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "loadgen: unknown benchmark %q\n", os.Args[1])
+		os.Exit(2)
+	}
+}

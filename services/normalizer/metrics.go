@@ -1,0 +1,40 @@
+package normalizer
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	raw         *prometheus.CounterVec // by source and outcome
+	eventsIn    *prometheus.CounterVec // candidates mapped, by source
+	eventsOut   *prometheus.CounterVec // emitted to SHIPMENTS, by source
+	duplicates  prometheus.Counter
+	late        prometheus.Counter
+	unknown     *prometheus.CounterVec // unmapped carrier statuses, by source
+	deadLetters *prometheus.CounterVec // by stage step and source
+	buffered    prometheus.Gauge
+	flushes     prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		raw: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waybill_normalizer_raw_total",
+			Help: "Raw messages handled, by source and outcome (mapped, not_shipment, deadlettered)."}, []string{"source", "outcome"}),
+		eventsIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waybill_normalizer_events_in_total",
+			Help: "Candidate events mapped from raw messages, by source."}, []string{"source"}),
+		eventsOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waybill_normalizer_events_out_total",
+			Help: "Normalized events stored on SHIPMENTS, by source."}, []string{"source"}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "waybill_normalizer_duplicates_total",
+			Help: "Candidate events dropped as duplicates of an event already emitted or buffered."}),
+		late: prometheus.NewCounter(prometheus.CounterOpts{Name: "waybill_normalizer_late_events_total",
+			Help: "Events emitted after a later event of the same shipment (late: true)."}),
+		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waybill_normalizer_unknown_status_total",
+			Help: "Events whose carrier status no mapping knows (kept as unknown), by source."}, []string{"source"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waybill_normalizer_deadletters_total",
+			Help: "Messages put on DEADLETTER, by source."}, []string{"source"}),
+		buffered: prometheus.NewGauge(prometheus.GaugeOpts{Name: "waybill_normalizer_buffered_events",
+			Help: "Events held in reorder buffers."}),
+		flushes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waybill_normalizer_flush_events",
+			Help: "Events emitted per flush.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
+	}
+	reg.MustRegister(m.raw, m.eventsIn, m.eventsOut, m.duplicates, m.late, m.unknown, m.deadLetters, m.buffered, m.flushes)
+	return m
+}
