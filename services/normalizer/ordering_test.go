@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/waybill-dev/waybill/pkg/deadletter"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
