@@ -31,45 +31,67 @@ var ErrNotCloudEvent = errors.New("not a binary-mode CloudEvent")
 // ToMsg builds the NATS message for e on subject. The event is validated
 // first (required attributes, extension names lower-case letters and digits).
 func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
-	if err := Validate(e); err != nil {
+	exts := extensions(e)
+	if err := validate(e, exts); err != nil {
 		return nil, err
 	}
-	h := make(nats.Header, 8+len(e.Extensions()))
-	set := func(name, value string) { h[HeaderPrefix+name] = []string{Encode(value)} }
-	set("specversion", e.SpecVersion())
-	set("id", e.ID())
-	set("source", e.Source())
-	set("type", e.Type())
+	// One backing array for every header value: this runs once per
+	// webhook on ingress's hot path.
+	vals := make([]string, 0, 9+len(exts))
+	h := make(nats.Header, 9+len(exts))
+	set := func(name, value string) {
+		vals = append(vals, value)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set(HeaderPrefix+"specversion", e.SpecVersion())
+	set(HeaderPrefix+"id", Encode(e.ID()))
+	set(HeaderPrefix+"source", Encode(e.Source()))
+	set(HeaderPrefix+"type", Encode(e.Type()))
 	if s := e.Subject(); s != "" {
-		set("subject", s)
+		set(HeaderPrefix+"subject", Encode(s))
 	}
 	if t := e.Time(); !t.IsZero() {
-		set("time", FormatTime(t))
+		set(HeaderPrefix+"time", FormatTime(t))
 	}
 	if s := e.DataSchema(); s != "" {
-		set("dataschema", s)
+		set(HeaderPrefix+"dataschema", Encode(s))
 	}
-	for name, v := range e.Extensions() {
-		set(name, fmt.Sprint(v))
+	for name, v := range exts {
+		str, ok := v.(string)
+		if !ok {
+			str = fmt.Sprint(v)
+		}
+		set(HeaderPrefix+name, Encode(str))
 	}
 	ct := e.DataContentType()
 	if ct == "" {
 		ct = ContentTypeJSON
 	}
-	h[HeaderContentType] = []string{ct}
+	set(HeaderContentType, ct)
 	return &nats.Msg{Subject: subject, Header: h, Data: e.Data()}, nil
+}
+
+// extensions reads the extension attributes without the copy that
+// event.Extensions() makes on every call.
+func extensions(e event.Event) map[string]any {
+	if v1, ok := e.Context.(*event.EventContextV1); ok {
+		return v1.Extensions
+	}
+	return e.Extensions()
 }
 
 // Validate checks e against the spec's rules waybill relies on. sdk-go's own
 // Validate accepts upper-case extension names, which the spec forbids.
-func Validate(e event.Event) error {
+func Validate(e event.Event) error { return validate(e, extensions(e)) }
+
+func validate(e event.Event, exts map[string]any) error {
 	if err := e.Validate(); err != nil {
 		return fmt.Errorf("cloudevent: %w", err)
 	}
 	if e.SpecVersion() != SpecVersion {
 		return fmt.Errorf("cloudevent: specversion %q, want %q", e.SpecVersion(), SpecVersion)
 	}
-	for name := range e.Extensions() {
+	for name := range exts {
 		if !ValidExtensionName(name) {
 			return fmt.Errorf("cloudevent: extension name %q: lower-case letters and digits only", name)
 		}

@@ -1,11 +1,13 @@
 package providers
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // HashID derives an event id for sources that send none (Tenovi, USPS):
@@ -19,24 +21,119 @@ func HashID(parts ...[]byte) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// CanonicalJSON re-encodes a JSON document with object keys sorted and no
+// CanonicalJSON re-encodes a JSON document with object keys sorted (the
+// last of duplicate keys kept), strings re-escaped one way and no
 // insignificant white space, so two deliveries of one payload that differ
-// only in key order or formatting hash alike. Numbers keep their text.
+// only in key order, escaping or formatting hash alike. Numbers keep their
+// text. The output is byte for byte what encoding/json produces decoding
+// into interface{} (UseNumber) and encoding without HTML escaping; it is
+// computed in one pass over the bytes because Tenovi's id is derived on
+// ingress's hot path.
 func CanonicalJSON(body []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	if !gjson.ValidBytes(body) {
+		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalid)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON value", ErrInvalid)
+	return appendCanonical(make([]byte, 0, len(body)), gjson.ParseBytes(body)), nil
+}
+
+type member struct {
+	key string
+	val gjson.Result
+}
+
+func appendCanonical(b []byte, r gjson.Result) []byte {
+	switch {
+	case r.IsObject():
+		var members []member
+		r.ForEach(func(k, v gjson.Result) bool {
+			for i := range members { // objects are small: a scan beats a map
+				if members[i].key == k.Str {
+					members[i].val = v // the last duplicate wins, as in encoding/json
+					return true
+				}
+			}
+			members = append(members, member{k.Str, v})
+			return true
+		})
+		sort.Slice(members, func(i, j int) bool { return members[i].key < members[j].key })
+		b = append(b, '{')
+		for i, m := range members {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, m.key)
+			b = append(b, ':')
+			b = appendCanonical(b, m.val)
+		}
+		return append(b, '}')
+	case r.IsArray():
+		b = append(b, '[')
+		first := true
+		r.ForEach(func(_, v gjson.Result) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendCanonical(b, v)
+			return true
+		})
+		return append(b, ']')
+	case r.Type == gjson.String:
+		return appendJSONString(b, r.Str)
+	default: // numbers keep their literal text; true, false, null
+		return append(b, r.Raw...)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil { // map keys are sorted by encoding/json
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+}
+
+// appendJSONString quotes s as encoding/json does with HTML escaping off.
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			// Decoding replaces an invalid byte with U+FFFD itself, which
+			// encoding then writes as is: so must we.
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\uFFFD"...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

@@ -12,6 +12,7 @@ type Common struct {
 	HTTPAddr        string
 	ShutdownTimeout time.Duration
 	Streams         streams.Config
+	Pprof           bool // WAYBILL_PPROF: serve /debug/pprof/ on HTTP_ADDR
 }
 
 // LoadCommon reads NATS_URL, HTTP_ADDR, WAYBILL_SHUTDOWN_TIMEOUT and the
@@ -21,6 +22,7 @@ func LoadCommon(env *Env, defaultAddr string) Common {
 		NATSURL:         env.String("NATS_URL", streams.DefaultURL),
 		HTTPAddr:        env.String("HTTP_ADDR", defaultAddr),
 		ShutdownTimeout: env.Duration("WAYBILL_SHUTDOWN_TIMEOUT", 20*time.Second),
+		Pprof:           env.String("WAYBILL_PPROF", "false") == "true",
 		Streams: streams.Config{
 			Replicas:         env.Int("WAYBILL_STREAM_REPLICAS", 1, 1, 5),
 			DuplicateWindow:  env.Duration("WAYBILL_DUPLICATE_WINDOW", 0),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sort"
@@ -33,8 +34,11 @@ type Probe func(ctx context.Context) error
 // run in one process (`waybill run`) and in parallel tests.
 type Ops struct {
 	Registry *prometheus.Registry
-	mu       sync.Mutex
-	probes   map[string]Probe
+	// Pprof serves /debug/pprof/ (WAYBILL_PPROF=true): profiles are how
+	// the hot paths here were tuned, and how an operator finds the next one.
+	Pprof  bool
+	mu     sync.Mutex
+	probes map[string]Probe
 }
 
 // NewOps returns Ops with the Go runtime and process collectors registered.
@@ -90,6 +94,11 @@ func (o *Ops) Register(mux *http.ServeMux) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
+	if o.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 }
 
 // NATSProbe is ready when the connection is up and every stream exists.

@@ -115,7 +115,11 @@ func (in *Ingress) Serve(ctx context.Context, ln net.Listener) error {
 	in.log.Info().Msg("draining: no new requests, finishing those in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), in.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.ShutdownWithContext(sctx); err != nil && !errors.Is(err, context.Canceled) {
+	err := srv.ShutdownWithContext(sctx)
+	if err == nil {
+		in.pub.close() // every handler has returned: no publish can follow
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("ingress: shutdown: %w", err)
 	}
 	return nil

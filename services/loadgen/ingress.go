@@ -28,6 +28,8 @@ type ingressOptions struct {
 	rounds     int
 	ingressBin string
 	sync       string
+	profile    string // write a CPU profile of the ingress's first round here
+	procs      int    // GOMAXPROCS of the ingress process (0: Go's default)
 }
 
 // Dev credentials the benchmark's ingress is started with.
@@ -111,9 +113,12 @@ func benchSetting(o ingressOptions, root string, payloads []payload, syncAlways 
 		return err
 	}
 	cmd := exec.Command(filepath.Join(root, o.ingressBin))
-	cmd.Env = append(os.Environ(), "NATS_URL="+srv.URL(), "HTTP_ADDR="+addr, "WAYBILL_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "NATS_URL="+srv.URL(), "HTTP_ADDR="+addr, "WAYBILL_LOG_LEVEL=warn", "WAYBILL_PPROF=true")
 	for source, spec := range benchAuth {
 		cmd.Env = append(cmd.Env, "WAYBILL_AUTH_"+strings.ToUpper(source)+"="+spec)
+	}
+	if o.procs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(o.procs))
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -132,7 +137,17 @@ func benchSetting(o ingressOptions, root string, payloads []payload, syncAlways 
 	var all phase
 	for r := 1; r <= o.rounds; r++ {
 		raw := rawPublish(js, payloads, o.clients, o.duration, r)
+		var profiled chan error
+		if o.profile != "" && r == 1 {
+			profiled = make(chan error, 1)
+			go func() { profiled <- fetchProfile("http://"+addr, o.duration, o.profile+"."+strings.Fields(label)[0]) }()
+		}
 		ing := ingressLoad(addr, payloads, o.clients, o.duration, r, cmd.Process.Pid)
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				return err
+			}
+		}
 		raws, ings = append(raws, raw.rate()), append(ings, ing.rate())
 		all.latencies = append(all.latencies, ing.latencies...)
 		all.rss = max(all.rss, ing.rss)
@@ -281,4 +296,14 @@ func payloadSizes(ps []payload) string {
 		parts = append(parts, fmt.Sprintf("%s %d B", p.source, len(p.prefix)+len(p.suffix)+16))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// fetchProfile saves a CPU profile of the ingress taken during a phase.
+func fetchProfile(base string, d time.Duration, path string) error {
+	secs := max(int(d.Seconds())-1, 1)
+	code, body, err := fasthttp.GetTimeout(nil, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), d+10*time.Second)
+	if err != nil || code != 200 {
+		return fmt.Errorf("profile: %d %v", code, err)
+	}
+	return os.WriteFile(path, body, 0o644)
 }

@@ -26,6 +26,8 @@ func main() {
 		fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds of raw publish and ingress (the machine drifts)")
 		fs.StringVar(&o.ingressBin, "bin", "bin/ingress", "ingress binary")
 		fs.StringVar(&o.sync, "sync", "both", "server fsync: default, always or both")
+		fs.IntVar(&o.procs, "procs", 0, "GOMAXPROCS of the ingress process (0: its own default)")
+		fs.StringVar(&o.profile, "profile", "", "save a CPU profile of the ingress during round 1 to this path (+.default/.always)")
 		fs.Parse(os.Args[2:])
 		if err := runIngress(o); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)

@@ -23,7 +23,7 @@ func seedPayloads(root string) ([]payload, error) {
 		{"wineshipping", "seed-tracking-update.json", `"event_id": "`},
 		{"carriyo", "seed-delivered.json", `"shipment_id": "`},
 		{"swiftpod", "seed-tracking-number.json", `"uuid": "`},
-		{"tenovi", "seed-shipped.json", `"hwi_device_id": "`},
+		{"tenovi", "seed-shipped-usps.json", `"hwi_device_id": "`},
 	}
 	var out []payload
 	for _, s := range specs {

@@ -4,5 +4,8 @@ package all
 
 import (
 	_ "github.com/waybill-dev/waybill/pkg/providers/carriyo"
+	_ "github.com/waybill-dev/waybill/pkg/providers/swiftpod"
+	_ "github.com/waybill-dev/waybill/pkg/providers/tenovi"
+	_ "github.com/waybill-dev/waybill/pkg/providers/usps"
 	_ "github.com/waybill-dev/waybill/pkg/providers/wineshipping"
 )

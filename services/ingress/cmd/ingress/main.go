@@ -26,5 +26,7 @@ func run() error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	return ingress.Run(ctx, cfg, log, service.NewOps())
+	ops := service.NewOps()
+	ops.Pprof = cfg.Pprof
+	return ingress.Run(ctx, cfg, log, ops)
 }

@@ -27,5 +27,7 @@ func run() error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	return normalizer.Run(ctx, cfg, log, service.NewOps())
+	ops := service.NewOps()
+	ops.Pprof = cfg.Pprof
+	return normalizer.Run(ctx, cfg, log, ops)
 }
