@@ -28,7 +28,9 @@ func Connect(url, name string, log zerolog.Logger) (*nats.Conn, jetstream.JetStr
 		// and sent on reconnect; callers still wait for their PubAck.
 		nats.ReconnectBufSize(32<<20),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn().Err(err).Msg("nats disconnected")
+			if err != nil { // nil: our own Close at shutdown
+				log.Warn().Err(err).Msg("nats disconnected")
+			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			log.Info().Str("server", c.ConnectedUrlRedacted()).Msg("nats reconnected")

@@ -68,7 +68,9 @@ func (e *Event) Normalize() {
 	e.Carrier = NormalizeCarrier(e.Carrier)
 	e.TrackingNumber = NormalizeTrackingNumber(e.TrackingNumber)
 	e.ShipmentKey = ShipmentKey(e.Carrier, e.TrackingNumber)
-	e.OccurredAt = e.OccurredAt.UTC()
+	// Microseconds: what Postgres keeps, so the projection orders exactly
+	// as Before does.
+	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
 	e.ID = EventID(e)
 }
 

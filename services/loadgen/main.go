@@ -3,6 +3,7 @@
 // same run, as a ratio, so the numbers mean something on any machine.
 //
 //	loadgen ingress [-clients 64] [-duration 10s] [-rounds 3]
+//	loadgen normalizer [-webhooks 20000]
 package main
 
 import (
@@ -14,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen ingress [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen ingress|normalizer [flags]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -30,6 +31,16 @@ func main() {
 		fs.StringVar(&o.profile, "profile", "", "save a CPU profile of the ingress during round 1 to this path (+.default/.always)")
 		fs.Parse(os.Args[2:])
 		if err := runIngress(o); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+	case "normalizer":
+		fs := flag.NewFlagSet("normalizer", flag.ExitOnError)
+		o := normalizerOptions{}
+		fs.IntVar(&o.webhooks, "webhooks", 20000, "raw webhooks in the backlog")
+		fs.StringVar(&o.bin, "bin", "bin/normalizer", "normalizer binary")
+		fs.Parse(os.Args[2:])
+		if err := runNormalizer(o); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
 			os.Exit(1)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/waybill-dev/waybill/pkg/cloudevent"
 	"github.com/waybill-dev/waybill/pkg/providers"
+	"github.com/waybill-dev/waybill/pkg/schematest"
 	"github.com/waybill-dev/waybill/pkg/service"
 	"github.com/waybill-dev/waybill/pkg/shipments"
 	"github.com/waybill-dev/waybill/pkg/streams"
@@ -158,6 +159,7 @@ func (h *harness) events() []tracking.Event {
 		if err != nil {
 			h.t.Fatal(err)
 		}
+		schematest.Validate(h.t, schematest.ShipmentEvent, m.Data) // every emitted event honours the schema
 		if m.Subject != e.Subject() {
 			h.t.Errorf("event %s on %s, want %s", e.ID, m.Subject, e.Subject())
 		}

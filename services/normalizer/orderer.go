@@ -216,32 +216,33 @@ func (o *orderer) settle(ctx context.Context, em *emission) {
 }
 
 // loadStates fetches the states of the due shipments, the cache misses
-// concurrently (a KV read is a round trip).
+// concurrently (a KV read is a round trip). Only this goroutine touches
+// the cache: loaders fill their own emission, the cache is filled after.
 func (o *orderer) loadStates(ctx context.Context, due []*buffer, ems []*emission) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
-	var mu sync.Mutex
+	var missed []*emission
 	for i, b := range due {
 		ems[i] = &emission{b: b}
 		if st, ok := o.states.cache.get(b.key); ok {
 			ems[i].state = st
 			continue
 		}
+		missed = append(missed, ems[i])
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(em *emission) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			st, err := o.states.load(ctx, em.b.key)
-			mu.Lock()
-			defer mu.Unlock()
-			em.state, em.err = st, err
-			if err == nil {
-				o.states.cache.put(em.b.key, st)
-			}
+			em.state, em.err = o.states.load(ctx, em.b.key)
 		}(ems[i])
 	}
 	wg.Wait()
+	for _, em := range missed {
+		if em.err == nil {
+			o.states.cache.put(em.b.key, em.state)
+		}
+	}
 }
 
 func waitAll(futures []jetstream.PubAckFuture) error {
