@@ -2,7 +2,8 @@
 # and a reachable Postgres (DATABASE_URL); NATS is embedded where needed.
 PREFIX    := github.com/waybill-dev/waybill
 SERVICES  := ingress normalizer
-BIN       := $(addprefix bin/,$(SERVICES))
+BIN_DIR   ?= bin
+BIN       := $(addprefix $(BIN_DIR)/,$(SERVICES))
 GOFLAGS   ?=
 FUZZTIME  ?= 30s
 BENCHTIME ?= 10s
@@ -11,7 +12,7 @@ BENCHTIME ?= 10s
 
 build: $(BIN)
 
-$(BIN): bin/%:
+$(BIN): $(BIN_DIR)/%:
 	CGO_ENABLED=0 go build $(GOFLAGS) -trimpath -o $@ ./services/$*/cmd/$*
 
 # go test ./... does not span go.work modules; the common prefix does.

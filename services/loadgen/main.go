@@ -39,6 +39,7 @@ func main() {
 		o := normalizerOptions{}
 		fs.IntVar(&o.webhooks, "webhooks", 20000, "raw webhooks in the backlog")
 		fs.StringVar(&o.bin, "bin", "bin/normalizer", "normalizer binary")
+		fs.StringVar(&o.profile, "profile", "", "save a CPU profile of the normalizer's first seconds to this path")
 		fs.Parse(os.Args[2:])
 		if err := runNormalizer(o); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)

@@ -23,6 +23,7 @@ import (
 type normalizerOptions struct {
 	webhooks int
 	bin      string
+	profile  string // save a CPU profile of the normalizer here
 }
 
 // rawMix is the Wineshipping-heavy mix of the normalizer benchmark: the
@@ -114,13 +115,23 @@ func runNormalizer(o normalizerOptions) error {
 	want := len(unique)
 
 	cmd := exec.Command(filepath.Join(root, o.bin))
-	cmd.Env = append(os.Environ(), "NATS_URL="+srv.URL(), "HTTP_ADDR=127.0.0.1:0", "WAYBILL_LOG_LEVEL=warn")
+	opsAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cmd.Env = append(os.Environ(), "NATS_URL="+srv.URL(), "HTTP_ADDR="+opsAddr, "WAYBILL_LOG_LEVEL=warn", "WAYBILL_PPROF=true")
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	if o.profile != "" {
+		if err := waitReady("http://" + opsAddr + "/healthz"); err != nil {
+			return err
+		}
+		go fetchProfile("http://"+opsAddr, 6*time.Second, o.profile)
+	}
 	shipStream, _ := js.Stream(ctx, streams.Shipments)
 	var t10, t90 time.Time
 	var cpu10, cpu90 time.Duration
