@@ -3,8 +3,10 @@ package ingress
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -51,8 +53,11 @@ func (in *Ingress) webhook(ctx *fasthttp.RequestCtx, r *route) {
 	}
 	// The body outlives the request when the publish is retried (JetStream
 	// resends on "no responders" during a leader change): copy it out of
-	// fasthttp's reused buffer.
-	body = append([]byte(nil), body...)
+	// fasthttp's reused buffer, into one of ours that goes back to the pool
+	// only once the publish has a definite outcome.
+	buf := getBody(body)
+	defer func() { putBody(buf) }()
+	body = *buf
 
 	if !gjson.ValidBytes(body) {
 		in.reject(ctx, r, body, "invalid_json", "body is not valid JSON")
@@ -74,6 +79,9 @@ func (in *Ingress) webhook(ctx *fasthttp.RequestCtx, r *route) {
 	start := time.Now()
 	dup, err := in.pub.publish(context.Background(), msg, providers.HashID([]byte(r.source), []byte(id.ID)))
 	in.metrics.publish.Observe(time.Since(start).Seconds())
+	if errors.Is(err, errUndecided) {
+		buf = nil // JetStream may still read it
+	}
 	if err != nil {
 		in.log.Error().Str("source", r.name).Str("event_id", id.ID).Err(err).Msg("publish failed: answering 503")
 		in.unavailable(ctx, r)
@@ -116,7 +124,7 @@ func (in *Ingress) reject(ctx *fasthttp.RequestCtx, r *route, body []byte, class
 	e.SetSource(r.source)
 	e.SetType(RejectedType)
 	e.SetTime(time.Now())
-	e.DataEncoded = body
+	e.DataEncoded = append([]byte(nil), body...) // the pooled body is reused after the answer
 	orig, err := cloudevent.ToMsg(r.subject, e)
 	if err == nil {
 		dl := deadletter.New("ingress", r.name, reason, orig)
@@ -150,6 +158,27 @@ func writeError(ctx *fasthttp.RequestCtx, code int, msg string) {
 	ctx.SetContentType("application/json")
 	ctx.SetStatusCode(code)
 	ctx.SetBody(b)
+}
+
+// bodies recycles webhook body copies. Buffers over maxPooledBody are left
+// to the GC so one large webhook does not pin its size in the pool.
+var bodies sync.Pool
+
+const maxPooledBody = 64 << 10
+
+func getBody(b []byte) *[]byte {
+	buf, _ := bodies.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	*buf = append((*buf)[:0], b...)
+	return buf
+}
+
+func putBody(buf *[]byte) {
+	if buf != nil && cap(*buf) <= maxPooledBody {
+		bodies.Put(buf)
+	}
 }
 
 // appendAccepted renders {"id":"...","duplicate":bool} without reflection.

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -102,8 +103,12 @@ func (p *publisher) publish(ctx context.Context, msg *nats.Msg, msgID string) (d
 	case err := <-fut.Err():
 		return false, err
 	case <-timer.C:
-		return false, fmt.Errorf("no ack within %v", p.timeout)
+		return false, fmt.Errorf("%w: no ack within %v", errUndecided, p.timeout)
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return false, fmt.Errorf("%w: %v", errUndecided, ctx.Err())
 	}
 }
+
+// errUndecided: the publish may still complete (JetStream may even resend
+// it), so its message must not be reused.
+var errUndecided = errors.New("publish undecided")
