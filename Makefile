@@ -1,7 +1,7 @@
 # waybill: see README.md. Every target works from a clean checkout with Go
 # and a reachable Postgres (DATABASE_URL); NATS is embedded where needed.
 PREFIX    := github.com/waybill-dev/waybill
-SERVICES  := ingress normalizer
+SERVICES  := ingress normalizer uspspoller
 BIN_DIR   ?= bin
 BIN       := $(addprefix $(BIN_DIR)/,$(SERVICES))
 GOFLAGS   ?=

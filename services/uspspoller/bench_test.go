@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/waybill-dev/waybill/pkg/service"
@@ -115,4 +116,28 @@ func heap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// BenchmarkBaselineKVUpdate is the raw limit BenchmarkPoll10k stands
+// beside: one compare-and-set on the same embedded server, back to back
+// (a poll makes two, plus a publish and a USPS request).
+func BenchmarkBaselineKVUpdate(b *testing.B) {
+	srv := natstest.Start(b)
+	_, js := srv.Connect()
+	ctx := context.Background()
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "BASELINE"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rev, err := kv.Create(ctx, "k", []byte(`{"state":"active"}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if rev, err = kv.Update(ctx, "k", []byte(`{"state":"active"}`), rev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
 }

@@ -36,16 +36,24 @@ func (h *harness) waitFound(n int) {
 	})
 }
 
-// latestDue is when every active entry has been due.
+// latestDue is when every entry will have been due again, once every
+// poll in flight is written back.
 func (h *harness) latestDue(nums []string) time.Time {
 	h.t.Helper()
 	var last time.Time
-	for _, n := range nums {
-		e, _ := h.entry(n)
-		if e.Due.After(last) {
-			last = e.Due
+	checkFor(h.t, 5*time.Second, 5*time.Millisecond, func() error {
+		last = time.Time{}
+		for _, n := range nums {
+			e, ok := h.entry(n)
+			if !ok || e.Lease != nil {
+				return fmt.Errorf("%s not written back: %+v", n, e)
+			}
+			if e.Due.After(last) {
+				last = e.Due
+			}
 		}
-	}
+		return nil
+	})
 	return last
 }
 
@@ -364,12 +372,17 @@ func TestExpiredWithoutNews(t *testing.T) {
 	h := newHarness(t)
 	const number = "9400NEVER"
 	r := h.start("a", map[string]string{"USPS_MAX_AGE": "24h", "USPS_POLL_JITTER": "0s"})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s\nhits %+v", r.logs, h.usps.Hits())
+		}
+	})
 	h.ship("tenovi", number, tracking.InTransit, t0)
 	var e uspspoller.Entry
 	for polls := 1; polls <= 20; polls++ {
 		checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
-			e, _ = h.entry(number)
-			if e.State == uspspoller.Active && (e.Lease != nil || e.Polls != polls) {
+			var ok bool
+			if e, ok = h.entry(number); !ok || e.State == uspspoller.Active && (e.Lease != nil || e.Polls != polls) {
 				return fmt.Errorf("entry %+v, want %d polls", e, polls)
 			}
 			return nil

@@ -28,6 +28,14 @@ var ErrNoCredentials = errors.New("uspspoller: USPS_CLIENT_ID and USPS_CLIENT_SE
 // Poller is one replica of the USPS poller: it follows SHIPMENTS into the
 // schedule and polls what is due, most overdue first, within the shared
 // rate limit.
+//
+// A due poll is claimed with a lease (compare-and-set on the entry's KV
+// revision), so one replica polls it; the write-back that sets the next
+// due time is a compare-and-set on the lease too. A replica that stops
+// gracefully finishes or releases its claims. One that dies mid-poll
+// leaves a lease that expires after leaseTTL, and the shipment is polled
+// again then: a crash costs at most one repeated request per shipment in
+// flight (its response is a duplicate downstream), never a lost shipment.
 type Poller struct {
 	cfg      Config
 	log      zerolog.Logger
@@ -174,6 +182,9 @@ func (p *Poller) Run(ctx context.Context) error {
 // slot, and hands each to a worker.
 func (p *Poller) dispatch(ctx, hard context.Context, inflight *sync.WaitGroup) {
 	sem := make(chan struct{}, p.cfg.Concurrency)
+	// held is a slot whose claim found nothing (another replica was
+	// faster): kept while valid, since at USPS's quota a slot is a minute.
+	var held time.Time
 	for {
 		if !p.awaitDue(ctx) {
 			return
@@ -201,19 +212,24 @@ func (p *Poller) dispatch(ctx, hard context.Context, inflight *sync.WaitGroup) {
 		// The slot first, the claim second: a claim is then held only
 		// for the request itself, and the shipment polled is the most
 		// overdue at the moment the request may go.
-		slot, err := p.lim.wait(ctx)
-		if err != nil {
-			<-sem
-			if ctx.Err() != nil {
-				return
+		slot := held
+		if held.IsZero() || !p.lim.valid(held, p.clock.Now()) {
+			var err error
+			if slot, err = p.lim.wait(ctx); err != nil {
+				<-sem
+				if ctx.Err() != nil {
+					return
+				}
+				p.log.Warn().Err(err).Msg("rate limiter unavailable")
+				p.sleep(ctx, time.Second)
+				continue
 			}
-			p.log.Warn().Err(err).Msg("rate limiter unavailable")
-			p.sleep(ctx, time.Second)
-			continue
 		}
+		held = time.Time{}
 		key, e, ok := p.claim(ctx)
 		if !ok {
 			<-sem
+			held = slot
 			continue
 		}
 		inflight.Add(1)
@@ -228,7 +244,7 @@ func (p *Poller) dispatch(ctx, hard context.Context, inflight *sync.WaitGroup) {
 // awaitDue waits until some shipment may be claimed.
 func (p *Poller) awaitDue(ctx context.Context) bool {
 	for {
-		_, _, _, wait, ok := p.sched.next(p.clock.Now(), nil)
+		_, wait, ok := p.sched.next(p.clock.Now(), nil)
 		if ok {
 			return true
 		}
@@ -258,7 +274,7 @@ func (p *Poller) claim(ctx context.Context) (string, Entry, bool) {
 	skip := map[string]bool{}
 	for range 8 {
 		now := p.clock.Now()
-		key, _, _, _, ok := p.sched.next(now, skip)
+		key, _, ok := p.sched.next(now, skip)
 		if !ok {
 			return "", Entry{}, false
 		}
@@ -288,12 +304,12 @@ func (p *Poller) claim(ctx context.Context) (string, Entry, bool) {
 
 // result is what one poll found.
 type result struct {
-	outcome   string
-	completed bool          // USPS answered (a poll to count)
-	news      bool          // a response not seen before
-	responsID string        // the raw event id of a 200
-	pause     time.Duration // how long every replica holds off
-	expire    bool
+	outcome    string
+	completed  bool          // USPS answered (a poll to count)
+	news       bool          // a response not seen before
+	responseID string        // the raw event id of a 200
+	pause      time.Duration // how long every replica holds off
+	expire     bool
 }
 
 // poll makes one claimed poll: request, publish, and write the entry back
@@ -339,7 +355,7 @@ func (p *Poller) poll(ctx context.Context, key string, e Entry, slot time.Time) 
 		}
 		switch r.outcome {
 		case outcomeNew, outcomeUnchanged:
-			cur.LastResponse = r.responsID
+			cur.LastResponse = r.responseID
 			cur.NotFound, cur.Failures = 0, 0
 			if r.news && now.After(cur.NewsAt) {
 				cur.NewsAt = now
@@ -367,15 +383,11 @@ func (p *Poller) poll(ctx context.Context, key string, e Entry, slot time.Time) 
 	case r.expire:
 		p.m.expired.Inc()
 		log.Info().Time("news_at", e.NewsAt).Msg("no USPS news for the max age: expired and off the schedule")
+	case r.outcome == outcomeNew:
+		log.Info().Str("event_id", r.responseID).Time("next_due", next.Due).Msg("new USPS response published")
 	default:
-		ev := log.Debug()
-		switch r.outcome {
-		case outcomeNew:
-			ev = log.Info().Str("event_id", r.responsID)
-		case outcomeRateLimited, outcomeUnavailable, outcomeError:
-			ev = log.Warn().Int("failures", next.Failures)
-		}
-		ev.Str("outcome", r.outcome).Time("next_due", next.Due).Msg("polled")
+		// Repeats and 404s are routine; failures were logged when classified.
+		log.Debug().Str("outcome", r.outcome).Int("failures", next.Failures).Time("next_due", next.Due).Msg("polled")
 	}
 }
 
@@ -397,9 +409,9 @@ func (p *Poller) classifyResult(ctx context.Context, number string, e *Entry, re
 		}
 		p.globalFails.Store(0)
 		if id == e.LastResponse {
-			return result{outcome: outcomeUnchanged, completed: true, responsID: id}
+			return result{outcome: outcomeUnchanged, completed: true, responseID: id}
 		}
-		return result{outcome: outcomeNew, completed: true, news: true, responsID: id}
+		return result{outcome: outcomeNew, completed: true, news: true, responseID: id}
 	case errors.Is(err, ErrNotFound):
 		p.globalFails.Store(0)
 		return result{outcome: outcomeNotFound, completed: true}

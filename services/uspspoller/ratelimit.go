@@ -135,7 +135,9 @@ func (l *limiter) reserve(ctx context.Context, now time.Time) error {
 }
 
 // pause pushes the shared timeline to now+d for every replica: USPS said
-// 429 or 503 with Retry-After. Slots held here are given up.
+// 429 or 503 with Retry-After. Slots held here are given up; another
+// replica learns of the pause at its next reservation, so it may still use
+// the slots it holds (one at USPS's quota).
 func (l *limiter) pause(ctx context.Context, d time.Duration) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

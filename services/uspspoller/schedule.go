@@ -123,23 +123,24 @@ func (s *schedule) lookup(key string) (e Entry, rev uint64, active, off bool) {
 	return Entry{}, 0, false, s.off.has(key)
 }
 
-// next returns the most overdue entry that may be claimed at now, skipping
-// keys in skip, or the time the earliest one becomes claimable.
-func (s *schedule) next(now time.Time, skip map[string]bool) (key string, e Entry, rev uint64, wait time.Time, ok bool) {
+// next returns the key of the most overdue entry that may be claimed at
+// now, skipping keys in skip, or else the time the earliest one becomes
+// claimable (zero when the schedule is empty).
+func (s *schedule) next(now time.Time, skip map[string]bool) (key string, wait time.Time, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.queue) == 0 {
-		return "", Entry{}, 0, time.Time{}, false
+		return "", time.Time{}, false
 	}
 	head := s.queue[0]
 	if head.ready.After(now) {
-		return "", Entry{}, 0, head.ready, false
+		return "", head.ready, false
 	}
 	if !skip[head.key] {
-		return head.key, head.e, head.rev, time.Time{}, true
+		return head.key, time.Time{}, true
 	}
-	// Rare: the head lost a CAS and is being re-read. Walk the due part
-	// of the heap for the most overdue other one.
+	// Rare: the head lost a claim race. Walk the due part of the heap
+	// for the most overdue other one.
 	var best *item
 	var walk func(i int)
 	walk = func(i int) {
@@ -154,9 +155,9 @@ func (s *schedule) next(now time.Time, skip map[string]bool) (key string, e Entr
 	}
 	walk(0)
 	if best == nil {
-		return "", Entry{}, 0, now.Add(time.Second), false
+		return "", now.Add(time.Second), false
 	}
-	return best.key, best.e, best.rev, time.Time{}, true
+	return best.key, time.Time{}, true
 }
 
 // overdue is how long the most overdue shipment has been due (0 when

@@ -166,3 +166,32 @@ func TestMostOverdueFirst(t *testing.T) {
 		t.Errorf("poll order %v, want %v", order, want)
 	}
 }
+
+// TestDeadReplicaLeaseTakenOver: a shipment claimed by a replica that died
+// mid-poll is polled by another once the lease has run out, not before.
+func TestDeadReplicaLeaseTakenOver(t *testing.T) {
+	h := newHarness(t)
+	h.start("setup", nil).stop()
+	const number = "9400ORPHAN"
+	h.usps.Script(number, uspsfake.Script{Events: uspsfake.Delivered})
+	h.putEntry(uspspoller.Entry{
+		TrackingNumber: number, State: uspspoller.Active, Source: "tenovi", ScheduledAt: t0, NewsAt: t0,
+		Due:   t0.Add(-time.Hour),
+		Lease: &uspspoller.Lease{Owner: "dead", ID: "x", Due: t0.Add(-time.Hour), Until: t0.Add(2 * time.Minute)},
+	})
+	h.start("a", nil)
+	for range 11 {
+		h.clock.Advance(10 * time.Second)
+		h.settle()
+	}
+	if n := h.usps.Requests(number); n != 0 {
+		t.Fatalf("%d polls under a live lease (at %v)", n, h.clock.Now())
+	}
+	h.clock.Set(t0.Add(2 * time.Minute))
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if e, _ := h.entry(number); e.Polls != 1 || e.Lease != nil {
+			return fmt.Errorf("entry %+v", e)
+		}
+		return nil
+	})
+}

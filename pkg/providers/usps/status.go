@@ -18,6 +18,9 @@ type mapping struct {
 // stable than its text, which USPS rewords; a code missing here falls back
 // to the text.
 var codes = map[string]mapping{
+	// Not a USPS code: the poller's own notice that a shipment had no
+	// USPS news for USPS_MAX_AGE (services/uspspoller).
+	"WAYBILL_EXPIRED": {tracking.Expired, "no_tracking_events"},
 	// Label and manifest: the carrier has the data, not the parcel.
 	"GX": {tracking.InfoReceived, ""},
 	"MA": {tracking.InfoReceived, ""},

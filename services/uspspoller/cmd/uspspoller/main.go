@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -27,5 +28,18 @@ func run() error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	return uspspoller.Run(ctx, cfg, log, service.NewOps())
+	// Without credentials a production poller must not start: it would
+	// poll nothing real. USPS_FAKE=true (docker compose for development)
+	// runs it against the built-in fake USPS instead, and it says so.
+	if !cfg.HasCredentials() {
+		if env.String("USPS_FAKE", "false") != "true" {
+			return errors.New("USPS_CLIENT_ID and USPS_CLIENT_SECRET are not set (set USPS_FAKE=true to run against the built-in fake USPS in development)")
+		}
+		if err := uspspoller.StartFakeUSPS(ctx, &cfg, log); err != nil {
+			return err
+		}
+	}
+	ops := service.NewOps()
+	ops.Pprof = cfg.Pprof
+	return uspspoller.Run(ctx, cfg, log, ops)
 }
