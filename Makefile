@@ -1,7 +1,7 @@
 # waybill: see README.md. Every target works from a clean checkout with Go
 # and a reachable Postgres (DATABASE_URL); NATS is embedded where needed.
 PREFIX    := github.com/waybill-dev/waybill
-SERVICES  := ingress normalizer uspspoller
+SERVICES  := ingress normalizer projector uspspoller console waybill
 BIN_DIR   ?= bin
 BIN       := $(addprefix $(BIN_DIR)/,$(SERVICES))
 GOFLAGS   ?=
@@ -12,8 +12,10 @@ BENCHTIME ?= 10s
 
 build: $(BIN)
 
+# A service's main package is services/<name>/cmd/<name>; the waybill CLI's
+# is its module root.
 $(BIN): $(BIN_DIR)/%:
-	CGO_ENABLED=0 go build $(GOFLAGS) -trimpath -o $@ ./services/$*/cmd/$*
+	CGO_ENABLED=0 go build $(GOFLAGS) -trimpath -o $@ ./$(or $(wildcard services/$*/cmd/$*),services/$*)
 
 # go test ./... does not span go.work modules; the common prefix does.
 test:

@@ -120,9 +120,32 @@ func (mp *mapper) handle(msg jetstream.Msg) inflight {
 	return p
 }
 
-// mapRaw decodes the CloudEvent and maps it to validated, normalized events.
+// mapRaw maps a raw message and counts the carrier statuses no mapping
+// knows (kept as unknown).
 func (mp *mapper) mapRaw(source string, msg jetstream.Msg) ([]tracking.Event, error) {
-	ce, err := cloudevent.FromMsg(msg.Headers(), msg.Data())
+	events, err := MapRaw(source, msg.Headers(), msg.Data())
+	if err != nil {
+		return nil, err
+	}
+	for i := range events {
+		if e := &events[i]; e.Status == tracking.Unknown {
+			mp.m.unknown.WithLabelValues(source).Inc()
+			mp.log.Info().Str("source", source).Str("event_id", e.ID).Str("shipment_key", e.ShipmentKey).
+				Str("carrier_status", e.CarrierStatus).Msg("carrier status not mapped: kept as unknown")
+		}
+	}
+	return events, nil
+}
+
+// MapRaw is the pure mapping step: it decodes a RAW message of source (a
+// CloudEvent in binary mode, h and data as stored) and maps it with the
+// source's provider to validated, normalized candidate events. The mapper
+// and `waybill replay normalize` both use it, so a replay maps exactly as the
+// live path does. Errors: providers.ErrNotShipment (nothing to map), an
+// error wrapping providers.ErrUnmappable or cloudevent.ErrNotCloudEvent, or
+// one naming a source without a provider: all permanent.
+func MapRaw(source string, h nats.Header, data []byte) ([]tracking.Event, error) {
+	ce, err := cloudevent.FromMsg(h, data)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +155,7 @@ func (mp *mapper) mapRaw(source string, msg jetstream.Msg) ([]tracking.Event, er
 	}
 	raw := providers.Raw{
 		Source: source, ID: ce.ID(), Type: ce.Type(), Subject: ce.Subject(), Time: ce.Time(),
-		Extensions: map[string]string{}, Data: msg.Data(),
+		Extensions: map[string]string{}, Data: data,
 	}
 	for k, v := range ce.Extensions() {
 		raw.Extensions[k] = fmt.Sprint(v)
@@ -147,11 +170,6 @@ func (mp *mapper) mapRaw(source string, msg jetstream.Msg) ([]tracking.Event, er
 		e.Normalize()
 		if err := e.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: event %d: %v", providers.ErrUnmappable, i, err)
-		}
-		if e.Status == tracking.Unknown {
-			mp.m.unknown.WithLabelValues(source).Inc()
-			mp.log.Info().Str("source", source).Str("event_id", e.ID).Str("shipment_key", e.ShipmentKey).
-				Str("carrier_status", e.CarrierStatus).Msg("carrier status not mapped: kept as unknown")
 		}
 	}
 	return events, nil
