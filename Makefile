@@ -8,7 +8,7 @@ GOFLAGS   ?=
 FUZZTIME  ?= 30s
 BENCHTIME ?= 10s
 
-.PHONY: build test lint bench fuzz run clean $(BIN)
+.PHONY: build test lint bench fuzz run demo clean $(BIN)
 
 build: $(BIN)
 
@@ -16,6 +16,15 @@ build: $(BIN)
 # is its module root.
 $(BIN): $(BIN_DIR)/%:
 	CGO_ENABLED=0 go build $(GOFLAGS) -trimpath -o $@ ./$(or $(wildcard services/$*/cmd/$*),services/$*)
+
+# The whole pipeline in one process: embedded JetStream in ./var/nats,
+# Postgres from DATABASE_URL (created and migrated).
+run: build
+	$(BIN_DIR)/waybill run
+
+# With `make run` going in another terminal: post the seed webhooks.
+demo: $(BIN_DIR)/waybill
+	$(BIN_DIR)/waybill demo
 
 # go test ./... does not span go.work modules; the common prefix does.
 test:
