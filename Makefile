@@ -34,11 +34,14 @@ lint:
 	go vet $(PREFIX)/...
 	@out=$$(gofmt -l pkg services); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Go benchmarks, then the load generator against real binaries; figures go
-# to BENCHMARKS.md by hand, each beside the raw limit measured in the same run.
+# Go benchmarks (each reports its figure beside the raw NATS or Postgres
+# limit measured in the same run), then the load generator against the real
+# binaries. Figures and the machine go to BENCHMARKS.md.
 bench: build bin/loadgen
-	go test -run '^$$' -bench . -benchmem -benchtime 2s $(PREFIX)/pkg/...
+	go test -run '^$$' -bench . -benchmem -benchtime 1s $(PREFIX)/pkg/...
+	go test -run '^$$' -bench . -benchtime 1x $(PREFIX)/services/projector/ $(PREFIX)/services/uspspoller/ $(PREFIX)/services/console/
 	bin/loadgen ingress -duration $(BENCHTIME)
+	bin/loadgen normalizer -webhooks 20000
 
 bin/loadgen:
 	CGO_ENABLED=0 go build -trimpath -o $@ ./services/loadgen

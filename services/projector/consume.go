@@ -58,10 +58,41 @@ func (c *consumer) run(ctx context.Context, cons jetstream.Consumer) error {
 			}
 		}()
 	}
+	watching, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go c.watch(watching, cons, it)
 	c.collect(it, batches)
 	close(batches)
 	wg.Wait()
+	if ctx.Err() == nil {
+		// The consumer was deleted: exit, so the restart recreates it,
+		// rather than idle as if all were well.
+		return errors.New("projector: the shipments consumer was deleted")
+	}
 	return nil
+}
+
+// consumerCheckEvery is how often the consumer's existence is checked:
+// the pull iterator notices a deletion only when a pull is waiting at that
+// moment, and otherwise keeps pulling from nothing.
+const consumerCheckEvery = 5 * time.Second
+
+// watch stops the iterator once the consumer no longer exists.
+func (c *consumer) watch(ctx context.Context, cons jetstream.Consumer, it jetstream.MessagesContext) {
+	t := time.NewTicker(consumerCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := cons.Info(ctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
+			c.log.Error().Str("consumer", ConsumerName).Msg("shipments consumer deleted: stopping")
+			it.Stop()
+			return
+		}
+	}
 }
 
 // collect reads the iterator into batches until it is closed: a batch is
@@ -151,11 +182,13 @@ func (c *consumer) writeAndSettle(ctx context.Context, batch []jetstream.Msg) {
 func (c *consumer) reject(ctx context.Context, r rejected) {
 	c.m.rejected.Inc()
 	attempt := 1
+	var seq uint64
 	if meta, err := r.msg.Metadata(); err == nil {
-		attempt = int(meta.NumDelivered)
+		attempt, seq = int(meta.NumDelivered), meta.Sequence.Stream
 	}
 	h := r.msg.Headers()
-	log := c.log.With().Str("event_id", h.Get("ce-id")).Str("shipment_key", h.Get("ce-subject")).
+	log := c.log.With().Str("subject", r.msg.Subject()).Uint64("seq", seq).
+		Str("event_id", h.Get("ce-id")).Str("shipment_key", h.Get("ce-subject")).
 		Int("attempt", attempt).Str("reason", truncate(r.reason.Error(), 300)).Logger()
 	if attempt < c.cfg.MaxDeliver {
 		log.Warn().Msg("event rejected by the projection: will be retried")

@@ -13,6 +13,7 @@ import (
 	"github.com/waybill-dev/waybill/pkg/shipments"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
+	"github.com/waybill-dev/waybill/services/projector"
 )
 
 // The live projection holds exactly the events on SHIPMENTS, whatever the
@@ -131,5 +132,26 @@ func TestDrainAndResume(t *testing.T) {
 	h.waitEvents(len(events))
 	if got, want := tableHash(t, h.pool()), expectedHash(t, events); got != want {
 		t.Errorf("projection hash %s, want %s", got, want)
+	}
+}
+
+// A projector whose consumer is deleted under it exits with an error (so
+// it is restarted and recreates the consumer) instead of idling as ready.
+func TestConsumerDeletedEndsRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.start()
+	waitFor(t, 10*time.Second, h.settled)
+	if err := h.js.DeleteConsumer(context.Background(), streams.Shipments, projector.ConsumerName); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-h.done:
+		h.done <- nil // for cleanup
+		if err == nil {
+			t.Error("Run returned nil after its consumer was deleted")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run still running after its consumer was deleted")
 	}
 }

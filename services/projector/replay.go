@@ -228,7 +228,11 @@ func (r *replay) write(ctx context.Context, d decoded) error {
 	}
 	for _, rj := range out.rejected {
 		h := rj.msg.Headers()
-		r.opts.Log.Warn().Str("event_id", h.Get("ce-id")).Str("shipment_key", h.Get("ce-subject")).
+		ev := r.opts.Log.Warn().Str("subject", rj.msg.Subject())
+		if meta, err := rj.msg.Metadata(); err == nil {
+			ev = ev.Uint64("seq", meta.Sequence.Stream)
+		}
+		ev.Str("event_id", h.Get("ce-id")).Str("shipment_key", h.Get("ce-subject")).
 			Str("reason", truncate(rj.reason.Error(), 300)).Msg("replay: event rejected: skipped")
 	}
 	r.mu.Lock()

@@ -93,6 +93,9 @@ func (s *stack) start() {
 		}
 		return nil
 	})
+	if s.creds.CarriyoKey != "" {
+		return // the same file across restarts; posting goroutines read it
+	}
 	b, err := os.ReadFile(filepath.Join(s.dataDir, "dev-credentials.json"))
 	if err != nil {
 		s.t.Fatal(err)

@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"dlq":       {"list, show and redrive dead letters", cmdDLQ},
 	"status":    {"streams, consumers, service readiness, shipments by status", cmdStatus},
 	"health":    {"exit 0 when a URL answers 200 (container health checks)", cmdHealth},
+	"replay":    {"rebuild the projection from SHIPMENTS, or feed RAW through the mapping again", cmdReplay},
 }
 
 func main() {
