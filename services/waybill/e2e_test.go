@@ -446,6 +446,40 @@ func (s *stack) checkCLI(t *testing.T) {
 	if _, err := s.cli(t, "health", baseURLOf(s.ingress)+"/readyz"); err != nil {
 		t.Errorf("health: %v", err)
 	}
+
+	// demo posts every seed (the retry answers duplicate) and prints the
+	// shipments it made.
+	out, err = s.cli(t, "demo", "--fixtures", filepath.Join("..", "..", "pkg", "providers"), "--data", s.dataDir,
+		"--ingress", baseURLOf(s.ingress))
+	if err != nil || !strings.Contains(out, `"duplicate":true`) || !strings.Contains(out, "ups:1Z59E877A871526000") {
+		t.Errorf("demo: %v\n%s", err, out)
+	}
+
+	// dlq redrive: a webhook ingress rejected goes back to raw.<source>, once.
+	if code, err := s.post("swiftpod", []byte(`{"event": {"no uuid": true}}`), nil); err != nil || code != 400 {
+		t.Fatalf("rejected webhook: %d %v", code, err)
+	}
+	var page struct{ Letters []struct{ Seq uint64 } }
+	waitUntil(t, 10*time.Second, func() error {
+		out, err := s.cli(t, "dlq", "list", "--stage", "ingress", "--json")
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(out), &page); err != nil || len(page.Letters) == 0 {
+			return fmt.Errorf("no ingress dead letter yet: %v %s", err, out)
+		}
+		return nil
+	})
+	seq := fmt.Sprint(page.Letters[0].Seq)
+	if out, err := s.cli(t, "dlq", "show", seq); err != nil || !strings.Contains(out, "no uuid") {
+		t.Errorf("dlq show: %v %s", err, out)
+	}
+	if out, err := s.cli(t, "dlq", "redrive", seq); err != nil || !strings.Contains(out, "raw.swiftpod") {
+		t.Errorf("dlq redrive: %v %s", err, out)
+	}
+	if _, err := s.cli(t, "dlq", "redrive", seq); err == nil {
+		t.Error("a second redrive of the same dead letter must fail")
+	}
 }
 
 func baseURLOf(addr string) string { return "http://" + addr }
