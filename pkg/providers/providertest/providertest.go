@@ -1,6 +1,7 @@
 // Package providertest is the conformance suite every provider package
 // passes: identity stability, golden normalization of its fixtures, event
-// validity, determinism, and fuzzing without panics. Adding a provider means
+// validity against schemas/shipment-event.v1.json, determinism, and fuzzing
+// without panics. Adding a provider means
 // adding fixtures under its testdata/, not inventing tests.
 //
 // Fixtures: testdata/<name>.json is a webhook body; testdata/<name>.headers.json
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/waybill-dev/waybill/pkg/providers"
+	"github.com/waybill-dev/waybill/pkg/schematest"
 	"github.com/waybill-dev/waybill/pkg/tracking"
 )
 
@@ -168,6 +170,7 @@ func runFixture(t *testing.T, p providers.Provider, f Fixture) {
 			if events[i].Source != p.Info().Name {
 				t.Errorf("event %d: source %q, want %q", i, events[i].Source, p.Info().Name)
 			}
+			schematest.ValidateEvent(t, &events[i]) // the published contract
 			if events[i].RawEventID != id.ID {
 				t.Errorf("event %d: raw_event_id %q, want %q", i, events[i].RawEventID, id.ID)
 			}
