@@ -1,7 +1,7 @@
 # waybill: see README.md. Every target works from a clean checkout with Go
 # and a reachable Postgres (DATABASE_URL); NATS is embedded where needed.
 PREFIX    := github.com/waybill-dev/waybill
-SERVICES  := ingress normalizer projector uspspoller console waybill
+SERVICES  := ingress normalizer projector uspspoller waybill
 BIN_DIR   ?= bin
 BIN       := $(addprefix $(BIN_DIR)/,$(SERVICES))
 GOFLAGS   ?=
@@ -39,7 +39,7 @@ lint:
 # binaries. Figures and the machine go to BENCHMARKS.md.
 bench: build bin/loadgen
 	go test -run '^$$' -bench . -benchmem -benchtime 1s $(PREFIX)/pkg/...
-	go test -run '^$$' -bench . -benchtime 1x $(PREFIX)/services/projector/ $(PREFIX)/services/uspspoller/ $(PREFIX)/services/console/
+	go test -run '^$$' -bench . -benchtime 1x $(PREFIX)/services/projector/ $(PREFIX)/services/uspspoller/
 	bin/loadgen ingress -duration $(BENCHTIME)
 	bin/loadgen normalizer -webhooks 20000
 

@@ -74,7 +74,7 @@ func TestComposeFileMatchesTheContract(t *testing.T) {
 			t.Errorf("%s: must wait for a healthy nats", name)
 		}
 	}
-	for _, name := range []string{"projector", "console"} {
+	for _, name := range []string{"projector"} {
 		if c.Services[name].DependsOn["postgres"].Condition != "service_healthy" {
 			t.Errorf("%s: must wait for a healthy postgres", name)
 		}

@@ -107,7 +107,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	printShipments(os.Stdout, list)
-	fmt.Println("\nDetails: waybill shipment <key>; live events: waybill tail; the console: " + baseURL("console") + "/")
+	fmt.Println("\nDetails: waybill shipment <key>; live events: waybill tail")
 	return nil
 }
 

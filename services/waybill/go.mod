@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/waybill-dev/waybill/pkg v0.0.0
-	github.com/waybill-dev/waybill/services/console v0.0.0
 	github.com/waybill-dev/waybill/services/ingress v0.0.0
 	github.com/waybill-dev/waybill/services/normalizer v0.0.0
 	github.com/waybill-dev/waybill/services/projector v0.0.0
@@ -14,7 +13,6 @@ require (
 
 replace (
 	github.com/waybill-dev/waybill/pkg => ../../pkg
-	github.com/waybill-dev/waybill/services/console => ../console
 	github.com/waybill-dev/waybill/services/ingress => ../ingress
 	github.com/waybill-dev/waybill/services/normalizer => ../normalizer
 	github.com/waybill-dev/waybill/services/projector => ../projector

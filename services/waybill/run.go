@@ -19,7 +19,6 @@ import (
 
 	"github.com/waybill-dev/waybill/pkg/service"
 	"github.com/waybill-dev/waybill/pkg/streams"
-	"github.com/waybill-dev/waybill/services/console"
 	"github.com/waybill-dev/waybill/services/ingress"
 	"github.com/waybill-dev/waybill/services/normalizer"
 	"github.com/waybill-dev/waybill/services/projector"
@@ -28,7 +27,7 @@ import (
 
 // Addresses of the services `waybill run` starts: the contract's defaults.
 var runAddrs = map[string]string{
-	"ingress": ":8080", "normalizer": ":8081", "projector": ":8082", "uspspoller": ":8083", "console": ":8084",
+	"ingress": ":8080", "normalizer": ":8081", "projector": ":8082", "uspspoller": ":8083",
 }
 
 // devCredentials are generated once per data directory so a restart keeps
@@ -38,7 +37,6 @@ type devCredentials struct {
 	CarriyoKey         string `json:"carriyo_api_key"`
 	SwiftpodToken      string `json:"swiftpod_bearer_token"`
 	TenoviToken        string `json:"tenovi_header_token"`
-	ConsoleToken       string `json:"console_token"`
 }
 
 func (c devCredentials) env() map[string]string {
@@ -47,7 +45,6 @@ func (c devCredentials) env() map[string]string {
 		"WAYBILL_AUTH_CARRIYO":      "header:X-API-Key:" + c.CarriyoKey,
 		"WAYBILL_AUTH_SWIFTPOD":     "bearer:" + c.SwiftpodToken,
 		"WAYBILL_AUTH_TENOVI":       "header:Authorization:" + c.TenoviToken,
-		"WAYBILL_CONSOLE_TOKEN":     c.ConsoleToken,
 	}
 }
 
@@ -65,7 +62,7 @@ func loadOrCreateCredentials(dir string) (devCredentials, bool, error) {
 		_, _ = rand.Read(b)
 		return hex.EncodeToString(b)
 	}
-	c = devCredentials{secret(), secret(), secret(), secret(), secret()}
+	c = devCredentials{secret(), secret(), secret(), secret()}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return c, false, err
@@ -82,9 +79,8 @@ func cmdRun(ctx context.Context, args []string) error {
 
 Starts the whole pipeline in one process: an embedded JetStream server (data
 in DIR/nats, fsync on every write) unless NATS_URL is set, the ingress
-(:8080), normalizer (:8081), projector (:8082), USPS poller (:8083; against
-a built-in fake USPS unless USPS_CLIENT_ID/USPS_CLIENT_SECRET are set) and
-console (:8084); WAYBILL_<SERVICE>_ADDR moves one, WAYBILL_NATS_PORT the
+(:8080), normalizer (:8081), projector (:8082) and USPS poller (:8083;
+against a built-in fake USPS unless USPS_CLIENT_ID/USPS_CLIENT_SECRET are set); WAYBILL_<SERVICE>_ADDR moves one, WAYBILL_NATS_PORT the
 embedded NATS (4222, or a free port when taken). Postgres from DATABASE_URL (created and migrated). Webhook
 credentials come from WAYBILL_AUTH_<SOURCE> or are generated for development
 and printed. Ctrl-C drains every service; a restart resumes where it stopped.
@@ -183,13 +179,6 @@ and printed. Ctrl-C drains every service; a restart resumes where it stopped.
 		return uspspoller.Run(ctx, ucfg, logFor("uspspoller"), service.NewOps())
 	}})
 
-	ce := envFor("console")
-	ccfg := console.LoadConfig(ce)
-	cfgErrs = append(cfgErrs, ce.Err())
-	svcs = append(svcs, svc{"console", func(ctx context.Context) error {
-		return console.Run(ctx, ccfg, logFor("console"), service.NewOps())
-	}})
-
 	if err := errors.Join(cfgErrs...); err != nil {
 		return err
 	}
@@ -210,8 +199,7 @@ and printed. Ctrl-C drains every service; a restart resumes where it stopped.
 			}
 		}()
 	}
-	fmt.Fprintf(os.Stderr, "\nwaybill is running: webhooks %s/webhooks/<source>, console %s/ — Ctrl-C to stop\n\n",
-		baseURL("ingress"), baseURL("console"))
+	fmt.Fprintf(os.Stderr, "\nwaybill is running: webhooks %s/webhooks/<source> — Ctrl-C to stop\n\n", baseURL("ingress"))
 	<-ctx.Done()
 	log.Info().Msg("stopping: draining every service")
 	wg.Wait()
@@ -230,13 +218,12 @@ func printCredentials(c devCredentials, created bool, dir string) {
 	}
 	fmt.Fprintf(os.Stderr, `
   DEVELOPMENT CREDENTIALS (%s %s; for development only — set
-  WAYBILL_AUTH_<SOURCE> and WAYBILL_CONSOLE_TOKEN for anything real):
+  WAYBILL_AUTH_<SOURCE> for anything real):
     wineshipping  header aftership-hmac-sha256: base64 HMAC-SHA256 of the body with %s
     carriyo       header X-API-Key: %s
     swiftpod      header Authorization: Bearer %s
     tenovi        header Authorization: %s
-    console       %s/  token %s
-`, state, filepath.Join(dir, "dev-credentials.json"), c.WineshippingSecret, c.CarriyoKey, c.SwiftpodToken, c.TenoviToken, baseURL("console"), c.ConsoleToken)
+`, state, filepath.Join(dir, "dev-credentials.json"), c.WineshippingSecret, c.CarriyoKey, c.SwiftpodToken, c.TenoviToken)
 }
 
 // baseURL is where a service of `waybill run` answers, for people.
