@@ -31,9 +31,6 @@ import (
 // SHIPMENTS, in carrier order; the delivered event takes the shipment off
 // the schedule and the polls stop.
 func TestTenoviShipmentEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end to end")
-	}
 	const number = "9400111899223512345670"
 	srv := natstest.Start(t)
 	_, js := srv.Connect()
