@@ -8,7 +8,7 @@ GOFLAGS   ?=
 FUZZTIME  ?= 30s
 BENCHTIME ?= 10s
 
-.PHONY: build test lint bench fuzz run demo clean $(BIN)
+.PHONY: build test lint bench fuzz run demo clean $(BIN) $(BIN_DIR)/loadgen
 
 build: $(BIN)
 
@@ -37,13 +37,14 @@ lint:
 # Go benchmarks (each reports its figure beside the raw NATS or Postgres
 # limit measured in the same run), then the load generator against the real
 # binaries. Figures and the machine go to BENCHMARKS.md.
-bench: build bin/loadgen
+bench: build $(BIN_DIR)/loadgen
 	go test -run '^$$' -bench . -benchmem -benchtime 1s $(PREFIX)/pkg/...
 	go test -run '^$$' -bench . -benchtime 1x $(PREFIX)/services/projector/ $(PREFIX)/services/uspspoller/
-	bin/loadgen ingress -duration $(BENCHTIME)
-	bin/loadgen normalizer -webhooks 20000
+	$(BIN_DIR)/loadgen ingress -bin $(BIN_DIR)/ingress -duration $(BENCHTIME)
+	$(BIN_DIR)/loadgen normalizer -bin $(BIN_DIR)/normalizer -webhooks 20000
+	$(BIN_DIR)/loadgen pipeline -bin $(BIN_DIR) -o $(BIN_DIR)/bench-pipeline.md
 
-bin/loadgen:
+$(BIN_DIR)/loadgen:
 	CGO_ENABLED=0 go build -trimpath -o $@ ./services/loadgen
 
 # Every fuzz target, FUZZTIME each.

@@ -4,6 +4,7 @@
 //
 //	loadgen ingress [-clients 64] [-duration 10s] [-rounds 3]
 //	loadgen normalizer [-webhooks 20000]
+//	loadgen pipeline [-shipments 8000] [-saturation 8s] [-phase 12s] [-o file]
 package main
 
 import (
@@ -15,7 +16,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen ingress|normalizer [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen ingress|normalizer|pipeline [flags]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -42,6 +43,28 @@ func main() {
 		fs.StringVar(&o.profile, "profile", "", "save a CPU profile of the normalizer's first seconds to this path")
 		fs.Parse(os.Args[2:])
 		if err := runNormalizer(o); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+	case "pipeline":
+		fs := flag.NewFlagSet("pipeline", flag.ExitOnError)
+		o := pipelineOptions{}
+		fs.IntVar(&o.shipments, "shipments", 8000, "distinct shipments in the workload (about 10.5 webhooks each)")
+		fs.Int64Var(&o.seed, "seed", 1, "workload seed")
+		fs.DurationVar(&o.saturation, "saturation", 8*time.Second, "length of the closed-loop saturation phase")
+		fs.DurationVar(&o.phase, "phase", 12*time.Second, "length of each paced phase (25%, 50%, 75% of saturation)")
+		fs.IntVar(&o.clients, "clients", 64, "saturation clients, and raw sync publishing goroutines")
+		fs.IntVar(&o.workers, "workers", 256, "most requests in flight during a paced phase")
+		fs.DurationVar(&o.reorderWindow, "reorder-window", 2*time.Second, "NORMALIZER_REORDER_WINDOW of the normalizer")
+		fs.Float64Var(&o.sample, "sample", 0.05, "share of shipments whose webhooks are tracked end to end")
+		fs.DurationVar(&o.poll, "poll", 10*time.Millisecond, "Postgres poll interval of the end-to-end tracker (its resolution)")
+		fs.DurationVar(&o.limit, "limit", 4*time.Second, "length of each raw JetStream publish limit")
+		fs.DurationVar(&o.drainTimeout, "drain-timeout", 3*time.Minute, "longest wait for the pipeline to drain after a phase")
+		fs.StringVar(&o.binDir, "bin", "bin", "directory of the ingress, normalizer, projector and waybill binaries")
+		fs.StringVar(&o.out, "o", "", "also write the markdown report to this file")
+		fs.BoolVar(&o.keep, "keep", false, "keep the run's databases")
+		fs.Parse(os.Args[2:])
+		if err := runPipeline(o); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
 			os.Exit(1)
 		}
