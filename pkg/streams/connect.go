@@ -13,10 +13,20 @@ import (
 // DefaultURL is the NATS_URL default.
 const DefaultURL = "nats://127.0.0.1:4222"
 
-// Connect dials NATS (url may list a cluster's servers, comma-separated) and
-// keeps reconnecting forever: a service outlives a NATS restart or a node
-// failure, answering not-ready (and ingress 503) meanwhile. It does not
-// wait for the first connection: readiness reports it.
+// Connect dials NATS and keeps reconnecting forever: a service outlives a
+// NATS restart or a node failure, answering not-ready (and ingress 503)
+// meanwhile. It does not wait for the first connection: readiness reports
+// it.
+//
+// url may list a cluster's servers, comma-separated (NATS_URL
+// "nats://n1:4222,nats://n2:4222,nats://n3:4222"); the client shuffles
+// them, learns the rest of the cluster from the servers it reaches, and on a
+// node failure moves to another node at once (ReconnectWait only spaces
+// retries of the same server, with jitter so replicas do not reconnect in
+// lockstep). In-hand work survives: publishes made while disconnected are
+// buffered and sent on reconnect (their callers still wait for the PubAck
+// or time out), acks of held messages likewise, and pull consumers re-issue
+// their pull requests on the new connection.
 func Connect(url, name string, log zerolog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(url,
 		nats.Name(name),
@@ -24,6 +34,12 @@ func Connect(url, name string, log zerolog.Logger) (*nats.Conn, jetstream.JetStr
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.RetryOnFailedConnect(true),
+		nats.Timeout(2*time.Second),
+		// A node that vanishes without closing its sockets (power loss,
+		// a partition) is noticed after two missed pings, ~10-15 s, not
+		// the client default of 2 min x 2.
+		nats.PingInterval(5*time.Second),
+		nats.MaxPingsOutstanding(2),
 		// Publishes made while disconnected are buffered up to this size
 		// and sent on reconnect; callers still wait for their PubAck.
 		nats.ReconnectBufSize(32<<20),

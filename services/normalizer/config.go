@@ -34,6 +34,16 @@ type Config struct {
 	// StateCache bounds the shipment states cached in memory
 	// (NORMALIZER_STATE_CACHE, 200000).
 	StateCache int
+	// PinnedTTL is how long a partition stays pinned to a replica that has
+	// stopped pulling (NORMALIZER_PINNED_TTL, 15s): the failover time of a
+	// crashed replica's partitions. Replicas renew their pin by pulling at
+	// least every PinnedTTL/3 (ownership.go).
+	PinnedTTL time.Duration
+	// HandoverGrace is how long a replica holds a partition's buffers after
+	// it became the partition's owner, so a previous owner that is still
+	// alive finishes its last flush first (NORMALIZER_HANDOVER_GRACE,
+	// reorder window + 5s).
+	HandoverGrace time.Duration
 }
 
 // LoadConfig reads the normalizer's environment; env.Err() reports problems.
@@ -45,6 +55,14 @@ func LoadConfig(env *service.Env) Config {
 		AckWait:       env.Duration("NORMALIZER_ACK_WAIT", 30*time.Second),
 		StateTTL:      env.Duration("NORMALIZER_STATE_TTL", 30*24*time.Hour),
 		StateCache:    env.Int("NORMALIZER_STATE_CACHE", 200000, 1000, 100_000_000),
+		PinnedTTL:     env.Duration("NORMALIZER_PINNED_TTL", 15*time.Second),
+	}
+	cfg.HandoverGrace = env.Duration("NORMALIZER_HANDOVER_GRACE", cfg.ReorderWindow+5*time.Second)
+	if cfg.PinnedTTL < 3*time.Second {
+		env.Fail("NORMALIZER_PINNED_TTL", cfg.PinnedTTL.String(), "must be at least 3s (pulls renew the pin every third of it, at least 1s apart)")
+	}
+	if cfg.HandoverGrace < 0 {
+		env.Fail("NORMALIZER_HANDOVER_GRACE", cfg.HandoverGrace.String(), "must not be negative")
 	}
 	if cfg.AckWait < cfg.ReorderWindow+5*time.Second {
 		env.Fail("NORMALIZER_ACK_WAIT", cfg.AckWait.String(), "must exceed NORMALIZER_REORDER_WINDOW by at least 5s")

@@ -39,6 +39,9 @@ func newHarness(t *testing.T, env map[string]string) *harness {
 	t.Helper()
 	h := &harness{t: t, srv: natstest.Start(t), env: map[string]string{
 		"HTTP_ADDR": "127.0.0.1:0", "NORMALIZER_REORDER_WINDOW": "300ms", "NORMALIZER_ACK_WAIT": "6s",
+		// A crashed process's partitions move after the pinned TTL; one
+		// process alone needs no handover grace.
+		"NORMALIZER_PINNED_TTL": "3s", "NORMALIZER_HANDOVER_GRACE": "200ms",
 	}}
 	for k, v := range env {
 		h.env[k] = v

@@ -12,6 +12,7 @@ type metrics struct {
 	deadLetters *prometheus.CounterVec // by stage step and source
 	buffered    prometheus.Gauge
 	flushes     prometheus.Histogram
+	acquired    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,7 +35,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Events held in reorder buffers."}),
 		flushes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waybill_normalizer_flush_events",
 			Help: "Events emitted per flush.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
+		acquired: prometheus.NewCounter(prometheus.CounterOpts{Name: "waybill_normalizer_partitions_acquired_total",
+			Help: "CANDIDATES partitions this replica became the pinned owner of (at start, and on every handover)."}),
 	}
-	reg.MustRegister(m.raw, m.eventsIn, m.eventsOut, m.duplicates, m.late, m.unknown, m.deadLetters, m.buffered, m.flushes)
+	reg.MustRegister(m.raw, m.eventsIn, m.eventsOut, m.duplicates, m.late, m.unknown, m.deadLetters, m.buffered, m.flushes, m.acquired)
 	return m
 }

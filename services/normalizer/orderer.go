@@ -32,10 +32,12 @@ type orderer struct {
 	queue    []*buffer // by first arrival = by due time (one window for all)
 	buffered int
 	now      func() time.Time
+	ho       *handover // partition ownership changes (ownership.go)
 }
 
 type buffer struct {
 	key   string
+	part  int // CANDIDATES partition
 	first time.Time
 	items []candidate
 	ids   map[string]struct{}
@@ -46,8 +48,9 @@ type candidate struct {
 	msg jetstream.Msg
 }
 
-func newOrderer(cfg Config, js jetstream.JetStream, states *stateStore, m *metrics, log zerolog.Logger) *orderer {
-	return &orderer{cfg: cfg, js: js, states: states, m: m, log: log, buffers: map[string]*buffer{}, now: time.Now}
+func newOrderer(cfg Config, js jetstream.JetStream, states *stateStore, m *metrics, partitions int, log zerolog.Logger) *orderer {
+	return &orderer{cfg: cfg, js: js, states: states, m: m, log: log, buffers: map[string]*buffer{}, now: time.Now,
+		ho: newHandover(cfg.HandoverGrace, partitions)}
 }
 
 // run orders candidates from in until ctx ends; then it flushes what it
@@ -80,6 +83,10 @@ func (o *orderer) run(ctx context.Context, in <-chan jetstream.Msg) {
 
 // add buffers one candidate message.
 func (o *orderer) add(msg jetstream.Msg) {
+	part := partitionOf(msg.Subject())
+	if o.ho.arrived(part, msg.Headers().Get(pinHeader), o.now()) {
+		o.acquired(part)
+	}
 	ev, err := shipments.Decode(msg.Headers(), msg.Data())
 	if err != nil {
 		o.deadLetter(msg, err)
@@ -87,7 +94,7 @@ func (o *orderer) add(msg jetstream.Msg) {
 	}
 	b := o.buffers[ev.ShipmentKey]
 	if b == nil {
-		b = &buffer{key: ev.ShipmentKey, first: o.now(), ids: map[string]struct{}{}}
+		b = &buffer{key: ev.ShipmentKey, part: part, first: o.now(), ids: map[string]struct{}{}}
 		o.buffers[ev.ShipmentKey] = b
 		o.queue = append(o.queue, b)
 	}
@@ -102,7 +109,8 @@ func (o *orderer) add(msg jetstream.Msg) {
 	o.m.buffered.Set(float64(o.buffered))
 }
 
-// takeDue removes the buffers whose window has passed (all with force).
+// takeDue removes the buffers whose window has passed (all with force),
+// except those of a partition held after a handover.
 func (o *orderer) takeDue(now time.Time, force bool) []*buffer {
 	n := 0
 	for n < len(o.queue) && (force || !o.queue[n].first.Add(o.cfg.ReorderWindow).After(now)) {
@@ -110,6 +118,9 @@ func (o *orderer) takeDue(now time.Time, force bool) []*buffer {
 	}
 	due := o.queue[:n:n]
 	o.queue = o.queue[n:]
+	if !force && o.ho.holding() {
+		due, o.queue = o.ho.release(due, o.queue, now)
+	}
 	for _, b := range due {
 		delete(o.buffers, b.key)
 		o.buffered -= len(b.items)

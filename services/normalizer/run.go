@@ -2,7 +2,6 @@ package normalizer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -60,16 +59,11 @@ func Run(ctx context.Context, cfg Config, log zerolog.Logger, ops *service.Ops) 
 	if err != nil {
 		return fmt.Errorf("normalizer: raw consumer: %w", err)
 	}
+	// One pinned consumer per partition: every replica pulls them all, the
+	// server hands each partition to one replica at a time (ownership.go).
 	var orderCons []jetstream.Consumer
 	for p := 0; p < partitions; p++ {
-		c, err := js.CreateOrUpdateConsumer(ctx, streams.Candidates, jetstream.ConsumerConfig{
-			Durable: OrderConsumer(p), Description: "normalizer ordering of one shipment partition",
-			FilterSubject: streams.CandidateFilter(p), AckPolicy: jetstream.AckExplicitPolicy,
-			// Held events stay unacked for the reorder window: AckWait
-			// exceeds it (checked in LoadConfig) and MaxAckPending admits
-			// everything the buffers may hold.
-			AckWait: cfg.AckWait, MaxAckPending: cfg.MaxBuffered, DeliverPolicy: jetstream.DeliverAllPolicy,
-		})
+		c, err := js.CreateOrUpdateConsumer(ctx, streams.Candidates, orderConsumerConfig(p, cfg))
 		if err != nil {
 			return fmt.Errorf("normalizer: partition %d consumer: %w", p, err)
 		}
@@ -80,7 +74,7 @@ func Run(ctx context.Context, cfg Config, log zerolog.Logger, ops *service.Ops) 
 	if err != nil {
 		return err
 	}
-	log.Info().Int("partitions", partitions).Dur("reorder_window", cfg.ReorderWindow).Msg("normalizer started")
+	log.Info().Int("partitions", partitions).Dur("reorder_window", cfg.ReorderWindow).Dur("pinned_ttl", cfg.PinnedTTL).Msg("normalizer started")
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
@@ -93,34 +87,17 @@ func Run(ctx context.Context, cfg Config, log zerolog.Logger, ops *service.Ops) 
 	go func() { defer wg.Done(); errc <- mp.run(ctx, rawCons) }()
 
 	in := make(chan jetstream.Msg, 1024)
+	owned := &pins{}
 	readers := &sync.WaitGroup{}
-	for _, c := range orderCons {
-		it, err := c.Messages(jetstream.PullMaxMessages(256))
+	for p, c := range orderCons {
+		it, err := pullPartition(c, cfg)
 		if err != nil {
-			return fmt.Errorf("normalizer: ordering consumer: %w", err)
+			return fmt.Errorf("normalizer: partition %d consumer: %w", p, err)
 		}
 		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			go func() { <-ctx.Done(); it.Stop() }()
-			for {
-				msg, err := it.Next()
-				if err != nil {
-					if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-						return
-					}
-					log.Warn().Err(err).Msg("ordering consumer")
-					continue
-				}
-				select {
-				case in <- msg:
-				case <-ctx.Done():
-					return // left unacked: redelivered after AckWait
-				}
-			}
-		}()
+		go func() { defer readers.Done(); readPartition(ctx, p, it, in, owned, log) }()
 	}
-	o := newOrderer(cfg, pub, states, m, log)
+	o := newOrderer(cfg, pub, states, m, partitions, log)
 	wg.Add(1)
 	go func() { defer wg.Done(); o.run(ctx, in) }()
 
@@ -128,6 +105,13 @@ func Run(ctx context.Context, cfg Config, log zerolog.Logger, ops *service.Ops) 
 	log.Info().Msg("draining")
 	wg.Wait()
 	readers.Wait()
+	// Fetched but never buffered: back to the stream for the next owner.
+	for len(in) > 0 {
+		_ = (<-in).Nak()
+	}
+	unpinCtx, cancelUnpin := context.WithTimeout(context.Background(), 5*time.Second)
+	unpinOwned(unpinCtx, js, owned, log)
+	cancelUnpin()
 	_ = nc.FlushTimeout(5 * time.Second)
 	stopHTTP()
 	for len(errc) > 0 {

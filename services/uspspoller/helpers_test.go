@@ -125,6 +125,10 @@ type harness struct {
 	clock *fakeClock
 	usps  *uspsfake.Server
 	url   string
+	// natsURL is the embedded server's, or a cluster's URL list.
+	natsURL string
+	// env is added to every replica's environment.
+	env map[string]string
 	// quiet is how long settle waits for the fake to see no request.
 	quiet time.Duration
 }
@@ -133,18 +137,35 @@ func newHarness(t *testing.T, fakeOpts ...uspsfake.Option) *harness {
 	t.Helper()
 	h := &harness{t: t, nats: natstest.Start(t), clock: newFakeClock(t0), quiet: 3 * time.Millisecond}
 	_, h.js = h.nats.Connect()
+	h.natsURL = h.nats.URL()
+	h.startUSPS(fakeOpts...)
+	return h
+}
+
+// newClusterHarness is newHarness on a 3-node JetStream cluster, with the
+// pollers' bucket and streams at R3.
+func newClusterHarness(t *testing.T, c *natstest.Cluster, fakeOpts ...uspsfake.Option) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: newFakeClock(t0), quiet: 3 * time.Millisecond, natsURL: c.URLs(),
+		env: map[string]string{"WAYBILL_STREAM_REPLICAS": "3"}}
+	_, h.js = c.Connect()
+	h.startUSPS(fakeOpts...)
+	return h
+}
+
+func (h *harness) startUSPS(fakeOpts ...uspsfake.Option) {
+	t := h.t
 	h.usps = uspsfake.New(append([]uspsfake.Option{uspsfake.WithClock(h.clock.Now)}, fakeOpts...)...)
 	srv := httptest.NewServer(h.usps)
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
-	return h
 }
 
 // baseEnv is the poller configuration of the tests: the real defaults
 // except a rate limit high enough not to matter unless a test lowers it.
 func (h *harness) baseEnv() map[string]string {
 	return map[string]string{
-		"NATS_URL":           h.nats.URL(),
+		"NATS_URL":           h.natsURL,
 		"USPS_BASE_URL":      h.url,
 		"USPS_CLIENT_ID":     "fake-client",
 		"USPS_CLIENT_SECRET": "fake-secret",
@@ -157,6 +178,9 @@ func (h *harness) baseEnv() map[string]string {
 func (h *harness) config(extra map[string]string) uspspoller.Config {
 	h.t.Helper()
 	env := h.baseEnv()
+	for k, v := range h.env {
+		env[k] = v
+	}
 	for k, v := range extra {
 		env[k] = v
 	}
@@ -197,7 +221,7 @@ func (s *syncBuffer) String() string {
 func (h *harness) start(name string, extra map[string]string, opts ...uspspoller.Option) *replica {
 	h.t.Helper()
 	cfg := h.config(extra)
-	nc, err := nats.Connect(h.nats.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(h.natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		h.t.Fatal(err)
 	}
