@@ -1,14 +1,14 @@
 # waybill: see README.md. Every target works from a clean checkout with Go
 # and a reachable Postgres (DATABASE_URL); NATS is embedded where needed.
 PREFIX    := github.com/waybill-dev/waybill
-SERVICES  := ingress normalizer projector uspspoller waybill
+SERVICES  := ingress normalizer projector uspspoller console waybill
 BIN_DIR   ?= bin
 BIN       := $(addprefix $(BIN_DIR)/,$(SERVICES))
 GOFLAGS   ?=
 FUZZTIME  ?= 30s
 BENCHTIME ?= 10s
 
-.PHONY: build test lint bench fuzz run demo clean $(BIN) $(BIN_DIR)/loadgen
+.PHONY: build test lint bench fuzz soak run demo clean $(BIN) $(BIN_DIR)/loadgen
 
 build: $(BIN)
 
@@ -43,9 +43,15 @@ bench: build $(BIN_DIR)/loadgen
 	$(BIN_DIR)/loadgen ingress -bin $(BIN_DIR)/ingress -duration $(BENCHTIME)
 	$(BIN_DIR)/loadgen normalizer -bin $(BIN_DIR)/normalizer -webhooks 20000
 	$(BIN_DIR)/loadgen pipeline -bin $(BIN_DIR) -o $(BIN_DIR)/bench-pipeline.md
+	go test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PREFIX)/services/waybill/cluster/
 
 $(BIN_DIR)/loadgen:
 	CGO_ENABLED=0 go build -trimpath -o $@ ./services/loadgen
+
+# The long proofs: faults under a longer load on one server and on an
+# in-process 3-node cluster (kill -9 of replicas, leader loss).
+soak:
+	WAYBILL_SOAK=1 go test -count=1 -timeout 60m -run 'Soak' -v $(PREFIX)/services/waybill/...
 
 # Every fuzz target, FUZZTIME each.
 fuzz:
