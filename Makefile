@@ -51,7 +51,7 @@ $(BIN_DIR)/loadgen:
 # The long proofs: faults under a longer load on one server and on an
 # in-process 3-node cluster (kill -9 of replicas, leader loss).
 soak:
-	WAYBILL_SOAK=1 go test -count=1 -timeout 60m -run 'Soak' -v $(PREFIX)/services/waybill/...
+	WAYBILL_SOAK=1 go test -race -count=1 -p 1 -timeout 120m -v $(PREFIX)/services/waybill/proof/ $(PREFIX)/services/waybill/cluster/
 
 # Every fuzz target, FUZZTIME each.
 fuzz:
