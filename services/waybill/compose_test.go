@@ -74,7 +74,7 @@ func TestComposeFileMatchesTheContract(t *testing.T) {
 			t.Errorf("%s: must wait for a healthy nats", name)
 		}
 	}
-	for _, name := range []string{"projector"} {
+	for _, name := range []string{"projector", "console"} {
 		if c.Services[name].DependsOn["postgres"].Condition != "service_healthy" {
 			t.Errorf("%s: must wait for a healthy postgres", name)
 		}
@@ -83,6 +83,9 @@ func TestComposeFileMatchesTheContract(t *testing.T) {
 		if c.Services["ingress"].Environment["WAYBILL_AUTH_"+strings.ToUpper(src)] == "" {
 			t.Errorf("ingress: WAYBILL_AUTH_%s not set", strings.ToUpper(src))
 		}
+	}
+	if len(c.Services["console"].Environment["WAYBILL_CONSOLE_TOKEN"]) < 16 {
+		t.Errorf("console: WAYBILL_CONSOLE_TOKEN must be set (16 characters or more)")
 	}
 	nats := c.Services["nats"]
 	if !strings.HasPrefix(nats.Image, "nats:2.1") || len(nats.Configs) == 0 || len(nats.Volumes) == 0 || len(nats.Healthcheck.Test) == 0 {

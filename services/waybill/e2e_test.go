@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +31,7 @@ type stack struct {
 	bin     string
 	env     []string
 	ingress string
+	console string
 	dataDir string
 	cmd     *exec.Cmd
 	creds   devCredentials
@@ -57,12 +59,12 @@ func freePort(t *testing.T) string {
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	s := &stack{t: t, bin: buildWaybill(t), dataDir: t.TempDir()}
-	s.ingress = freePort(t)
+	s.ingress, s.console = freePort(t), freePort(t)
 	_, natsPort, _ := net.SplitHostPort(freePort(t))
 	s.env = append(os.Environ(),
 		"DATABASE_URL="+pgtest.Database(t), "WAYBILL_DATA_DIR="+s.dataDir, "WAYBILL_NATS_PORT="+natsPort,
 		"WAYBILL_INGRESS_ADDR="+s.ingress, "WAYBILL_NORMALIZER_ADDR="+freePort(t), "WAYBILL_PROJECTOR_ADDR="+freePort(t),
-		"WAYBILL_USPSPOLLER_ADDR="+freePort(t), "WAYBILL_CONSOLE_ADDR="+freePort(t),
+		"WAYBILL_USPSPOLLER_ADDR="+freePort(t), "WAYBILL_CONSOLE_ADDR="+s.console,
 		"NORMALIZER_REORDER_WINDOW=500ms", "WAYBILL_LOG_LEVEL=warn", "NATS_URL=")
 	return s
 }
@@ -285,6 +287,7 @@ func TestWaybillRunEndToEnd(t *testing.T) {
 	})
 
 	t.Run("cli", func(t *testing.T) { s.checkCLI(t) })
+	t.Run("console", func(t *testing.T) { s.checkConsole(t) })
 
 	// SIGTERM in the middle of a load, then restart: every webhook that
 	// was answered 200 is projected exactly once.
@@ -483,3 +486,40 @@ func (s *stack) checkCLI(t *testing.T) {
 }
 
 func baseURLOf(addr string) string { return "http://" + addr }
+
+// checkConsole: `waybill run` serves the console with the generated token,
+// and nothing without it.
+func (s *stack) checkConsole(t *testing.T) {
+	if s.creds.ConsoleToken == "" {
+		t.Fatal("dev-credentials.json has no console token")
+	}
+	get := func(path, token string) (int, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+s.console+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if code, _ := get("/api/v1/shipments/ups/1Z59E877A871526000", ""); code != http.StatusUnauthorized {
+		t.Errorf("without the token: %d, want 401", code)
+	}
+	code, b := get("/api/v1/shipments/ups/1Z59E877A871526000", s.creds.ConsoleToken)
+	var sh struct {
+		Shipment struct {
+			Status string `json:"status"`
+		} `json:"shipment"`
+		Events []json.RawMessage `json:"events"`
+	}
+	if code != http.StatusOK || json.Unmarshal(b, &sh) != nil || sh.Shipment.Status != "delivered" || len(sh.Events) != 12 {
+		t.Fatalf("console shipment: %d %s", code, b)
+	}
+	if code, b := get("/", ""); code != http.StatusOK || !bytes.Contains(b, []byte("<html")) {
+		t.Errorf("console page: %d", code)
+	}
+}

@@ -19,16 +19,20 @@ import (
 
 	"github.com/waybill-dev/waybill/pkg/service"
 	"github.com/waybill-dev/waybill/pkg/streams"
+	"github.com/waybill-dev/waybill/services/console"
 	"github.com/waybill-dev/waybill/services/ingress"
 	"github.com/waybill-dev/waybill/services/normalizer"
 	"github.com/waybill-dev/waybill/services/projector"
 	"github.com/waybill-dev/waybill/services/uspspoller"
 )
 
-// Addresses of the services `waybill run` starts: the contract's defaults.
-var runAddrs = map[string]string{
-	"ingress": ":8080", "normalizer": ":8081", "projector": ":8082", "uspspoller": ":8083",
-}
+// The services `waybill run` starts, and their addresses: the contract's defaults.
+var (
+	runServices = []string{"ingress", "normalizer", "projector", "uspspoller", "console"}
+	runAddrs    = map[string]string{
+		"ingress": ":8080", "normalizer": ":8081", "projector": ":8082", "uspspoller": ":8083", "console": ":8084",
+	}
+)
 
 // devCredentials are generated once per data directory so a restart keeps
 // working with the webhooks and scripts set up against the first run.
@@ -37,6 +41,9 @@ type devCredentials struct {
 	CarriyoKey         string `json:"carriyo_api_key"`
 	SwiftpodToken      string `json:"swiftpod_bearer_token"`
 	TenoviToken        string `json:"tenovi_header_token"`
+	// ConsoleToken logs in to the console (WAYBILL_CONSOLE_TOKEN). Files
+	// written before the console existed lack it; it is added on start.
+	ConsoleToken string `json:"console_token"`
 }
 
 func (c devCredentials) env() map[string]string {
@@ -45,24 +52,29 @@ func (c devCredentials) env() map[string]string {
 		"WAYBILL_AUTH_CARRIYO":      "header:X-API-Key:" + c.CarriyoKey,
 		"WAYBILL_AUTH_SWIFTPOD":     "bearer:" + c.SwiftpodToken,
 		"WAYBILL_AUTH_TENOVI":       "header:Authorization:" + c.TenoviToken,
+		"WAYBILL_CONSOLE_TOKEN":     c.ConsoleToken,
 	}
 }
 
 func loadOrCreateCredentials(dir string) (devCredentials, bool, error) {
 	path := filepath.Join(dir, "dev-credentials.json")
-	var c devCredentials
-	if b, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(b, &c); err != nil {
-			return c, false, fmt.Errorf("%s: %w", path, err)
-		}
-		return c, false, nil
-	}
 	secret := func() string {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		return hex.EncodeToString(b)
 	}
-	c = devCredentials{secret(), secret(), secret(), secret()}
+	var c devCredentials
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &c); err != nil {
+			return c, false, fmt.Errorf("%s: %w", path, err)
+		}
+		if c.ConsoleToken != "" {
+			return c, false, nil
+		}
+		c.ConsoleToken = secret()
+	} else {
+		c = devCredentials{secret(), secret(), secret(), secret(), secret()}
+	}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return c, false, err
@@ -79,11 +91,13 @@ func cmdRun(ctx context.Context, args []string) error {
 
 Starts the whole pipeline in one process: an embedded JetStream server (data
 in DIR/nats, fsync on every write) unless NATS_URL is set, the ingress
-(:8080), normalizer (:8081), projector (:8082) and USPS poller (:8083;
-against a built-in fake USPS unless USPS_CLIENT_ID/USPS_CLIENT_SECRET are set); WAYBILL_<SERVICE>_ADDR moves one, WAYBILL_NATS_PORT the
+(:8080), normalizer (:8081), projector (:8082), USPS poller (:8083;
+against a built-in fake USPS unless USPS_CLIENT_ID/USPS_CLIENT_SECRET are set)
+and console (:8084); WAYBILL_<SERVICE>_ADDR moves one, WAYBILL_NATS_PORT the
 embedded NATS (4222, or a free port when taken). Postgres from DATABASE_URL (created and migrated). Webhook
-credentials come from WAYBILL_AUTH_<SOURCE> or are generated for development
-and printed. Ctrl-C drains every service; a restart resumes where it stopped.
+credentials (WAYBILL_AUTH_<SOURCE>) and the console token
+(WAYBILL_CONSOLE_TOKEN) come from the environment or are generated for
+development and printed. Ctrl-C drains every service; a restart resumes where it stopped.
 `)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -179,6 +193,13 @@ and printed. Ctrl-C drains every service; a restart resumes where it stopped.
 		return uspspoller.Run(ctx, ucfg, logFor("uspspoller"), service.NewOps())
 	}})
 
+	ce := envFor("console")
+	ccfg := console.LoadConfig(ce)
+	cfgErrs = append(cfgErrs, ce.Err())
+	svcs = append(svcs, svc{"console", func(ctx context.Context) error {
+		return console.Run(ctx, ccfg, logFor("console"), service.NewOps())
+	}})
+
 	if err := errors.Join(cfgErrs...); err != nil {
 		return err
 	}
@@ -199,7 +220,8 @@ and printed. Ctrl-C drains every service; a restart resumes where it stopped.
 			}
 		}()
 	}
-	fmt.Fprintf(os.Stderr, "\nwaybill is running: webhooks %s/webhooks/<source> — Ctrl-C to stop\n\n", baseURL("ingress"))
+	fmt.Fprintf(os.Stderr, "\nwaybill is running: webhooks %s/webhooks/<source>, console %s — Ctrl-C to stop\n\n",
+		baseURL("ingress"), baseURL("console"))
 	<-ctx.Done()
 	log.Info().Msg("stopping: draining every service")
 	wg.Wait()
@@ -224,6 +246,16 @@ func printCredentials(c devCredentials, created bool, dir string) {
     swiftpod      header Authorization: Bearer %s
     tenovi        header Authorization: %s
 `, state, filepath.Join(dir, "dev-credentials.json"), c.WineshippingSecret, c.CarriyoKey, c.SwiftpodToken, c.TenoviToken)
+	// The console token guards references (patient and device ids): it is
+	// shown once, when generated, not on every start.
+	switch {
+	case os.Getenv("WAYBILL_CONSOLE_TOKEN") != "":
+		fmt.Fprintf(os.Stderr, "    console       %s, token from WAYBILL_CONSOLE_TOKEN\n", baseURL("console"))
+	case created:
+		fmt.Fprintf(os.Stderr, "    console       %s, log in with token %s (shown once)\n", baseURL("console"), c.ConsoleToken)
+	default:
+		fmt.Fprintf(os.Stderr, "    console       %s, token in %s\n", baseURL("console"), filepath.Join(dir, "dev-credentials.json"))
+	}
 }
 
 // baseURL is where a service of `waybill run` answers, for people.

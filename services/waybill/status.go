@@ -62,7 +62,7 @@ func cmdStatus(ctx context.Context, args []string) error {
 
 	ready := map[string]string{}
 	client := &http.Client{Timeout: 2 * time.Second}
-	for _, name := range []string{"ingress", "normalizer", "projector", "uspspoller"} {
+	for _, name := range runServices {
 		resp, err := client.Get(baseURL(name) + "/readyz")
 		switch {
 		case err != nil:
@@ -108,7 +108,7 @@ func cmdStatus(ctx context.Context, args []string) error {
 	fmt.Println()
 	tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tREADINESS")
-	for _, name := range []string{"ingress", "normalizer", "projector", "uspspoller"} {
+	for _, name := range runServices {
 		fmt.Fprintf(tw, "%s\t%s\n", name, ready[name])
 	}
 	tw.Flush()
