@@ -116,26 +116,45 @@ func ValidExtensionName(name string) bool {
 
 // FromMsg reads a binary-mode CloudEvent from a NATS message's headers and
 // data. Structured-mode messages (Content-Type application/cloudevents...)
-// are rejected with ErrNotCloudEvent.
+// are rejected with ErrNotCloudEvent, and so is a message that gives one
+// attribute twice with different values (two spellings of a header name,
+// or Content-Type and ce-datacontenttype): which one won would depend on
+// map order, and one message must always decode to one event.
 func FromMsg(h nats.Header, data []byte) (event.Event, error) {
 	e := event.New(SpecVersion)
 	var ct string
+	var seenBuf [12]struct{ name, value string }
+	seen := seenBuf[:0]
 	for k, vs := range h {
 		if len(vs) == 0 {
 			continue
 		}
-		if strings.EqualFold(k, HeaderContentType) {
-			ct = vs[0]
+		var name, v string
+		switch {
+		case strings.EqualFold(k, HeaderContentType):
+			name, v = "datacontenttype", vs[0]
+		case len(k) <= len(HeaderPrefix) || !strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix):
+			continue
+		default:
+			name = strings.ToLower(k[len(HeaderPrefix):])
+			var err error
+			if v, err = Decode(vs[0]); err != nil {
+				return event.Event{}, fmt.Errorf("%w: header %s: %v", ErrNotCloudEvent, k, err)
+			}
+		}
+		dup := false
+		for _, a := range seen {
+			if a.name == name {
+				if a.value != v {
+					return event.Event{}, fmt.Errorf("%w: attribute %s given twice", ErrNotCloudEvent, name)
+				}
+				dup = true
+			}
+		}
+		if dup {
 			continue
 		}
-		if len(k) <= len(HeaderPrefix) || !strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix) {
-			continue
-		}
-		name := strings.ToLower(k[len(HeaderPrefix):])
-		v, err := Decode(vs[0])
-		if err != nil {
-			return event.Event{}, fmt.Errorf("%w: header %s: %v", ErrNotCloudEvent, k, err)
-		}
+		seen = append(seen, struct{ name, value string }{name, v})
 		switch name {
 		case "specversion":
 			if v != SpecVersion {
@@ -155,6 +174,11 @@ func FromMsg(h nats.Header, data []byte) (event.Event, error) {
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
 				return event.Event{}, fmt.Errorf("%w: ce-time %q: %v", ErrNotCloudEvent, v, err)
+			}
+			if y := t.UTC().Year(); y < 0 || y > 9999 {
+				// "9999-12-31T23:59:59-14:00" parses, but is in year
+				// 10000 in UTC, which FormatTime cannot write back.
+				return event.Event{}, fmt.Errorf("%w: ce-time %q: outside RFC 3339's years 0000-9999 in UTC", ErrNotCloudEvent, v)
 			}
 			e.SetTime(t)
 		case "datacontenttype":

@@ -29,11 +29,49 @@ func HashID(parts ...[]byte) string {
 // into interface{} (UseNumber) and encoding without HTML escaping; it is
 // computed in one pass over the bytes because Tenovi's id is derived on
 // ingress's hot path.
+//
+// Documents nested deeper than MaxCanonicalDepth are refused (ErrInvalid):
+// each level re-scans everything below it, so the cost grows with depth
+// times size, and a 1 MiB body of nested arrays would take minutes.
 func CanonicalJSON(body []byte) ([]byte, error) {
+	if depth(body) > MaxCanonicalDepth { // first: validating deep nesting is slow too
+		return nil, fmt.Errorf("%w: JSON nested deeper than %d levels", ErrInvalid, MaxCanonicalDepth)
+	}
 	if !gjson.ValidBytes(body) {
 		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalid)
 	}
 	return appendCanonical(make([]byte, 0, len(body)), gjson.ParseBytes(body)), nil
+}
+
+// MaxCanonicalDepth bounds the nesting CanonicalJSON accepts: far deeper
+// than any provider's payload, shallow enough that the worst 1 MiB body
+// canonicalizes in well under a second.
+const MaxCanonicalDepth = 64
+
+// depth is the deepest nesting of arrays and objects in JSON, counted in
+// one pass (brackets inside strings do not count).
+func depth(body []byte) int {
+	d, deepest, inString := 0, 0, false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if d++; d > deepest {
+				deepest = d
+			}
+		case c == ']' || c == '}':
+			d--
+		}
+	}
+	return deepest
 }
 
 type member struct {

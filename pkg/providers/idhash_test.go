@@ -3,7 +3,10 @@ package providers_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/waybill-dev/waybill/pkg/providers"
 )
@@ -63,10 +66,55 @@ func FuzzCanonicalJSON(f *testing.F) {
 		if !ok {
 			return // encoding/json's own limits (e.g. nesting) are not ours to match
 		}
+		if errors.Is(err, providers.ErrInvalid) && nesting(body) > providers.MaxCanonicalDepth {
+			return // refused by design: see MaxCanonicalDepth
+		}
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("CanonicalJSON(%q)\n got %s (%v)\nwant %s", body, got, err, want)
 		}
 	})
+}
+
+// nesting is the deepest nesting of a valid JSON document, read with
+// encoding/json's tokenizer (independent of the scan CanonicalJSON uses).
+func nesting(body []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	d, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('['), json.Delim('{'):
+			if d++; d > deepest {
+				deepest = d
+			}
+		case json.Delim(']'), json.Delim('}'):
+			d--
+		}
+	}
+}
+
+// Deep nesting is refused, quickly, past MaxCanonicalDepth and accepted up
+// to it, strings holding brackets notwithstanding (docs/bad-input.md).
+func TestCanonicalJSONDepth(t *testing.T) {
+	nest := func(n int, inner string) []byte {
+		return []byte(strings.Repeat(`{"a":[`, n/2) + inner + strings.Repeat(`]}`, n/2))
+	}
+	if _, err := providers.CanonicalJSON(nest(providers.MaxCanonicalDepth, `"[[[{{{"`)); err != nil {
+		t.Errorf("depth %d refused: %v", providers.MaxCanonicalDepth, err)
+	}
+	if _, err := providers.CanonicalJSON(nest(providers.MaxCanonicalDepth+2, `"]]]}}}"`)); !errors.Is(err, providers.ErrInvalid) {
+		t.Errorf("depth %d: %v, want ErrInvalid", providers.MaxCanonicalDepth+2, err)
+	}
+	// 1 MiB of nesting: before the bound this took minutes (quadratic).
+	deep := []byte(`{"hwi_device_id":"d","x":` + strings.Repeat("[", 1<<19) + strings.Repeat("]", 1<<19) + `}`)
+	start := time.Now()
+	if _, err := providers.CanonicalJSON(deep); !errors.Is(err, providers.ErrInvalid) {
+		t.Errorf("1 MiB of nesting: %v, want ErrInvalid", err)
+	}
+	t.Logf("1 MiB of nesting refused in %v", time.Since(start))
 }
 
 func BenchmarkCanonicalJSON(b *testing.B) {

@@ -99,6 +99,18 @@ func (e *Event) Subject() string { return Subject(e.Carrier, e.TrackingNumber, e
 // ErrInvalidEvent classifies an event that breaks the contract.
 var ErrInvalidEvent = errors.New("tracking: invalid event")
 
+// Bounds on the identifying fields. No carrier's tracking number or code
+// comes near them; they keep every subject, KV key and index entry built
+// from an event far inside NATS's 4 KiB control line and Postgres's
+// 2704-byte index rows. A longer value (a provider's bug or a hostile body)
+// would otherwise be unpublishable: the server drops the connection of a
+// client that publishes to such a subject, and the raw message behind it
+// would be redelivered forever (docs/bad-input.md).
+const (
+	MaxTrackingNumberLen = 128
+	MaxCarrierLen        = 64
+)
+
 // Validate checks the fields every consumer relies on.
 func (e *Event) Validate() error {
 	switch {
@@ -106,6 +118,10 @@ func (e *Event) Validate() error {
 		return fmt.Errorf("%w: no carrier", ErrInvalidEvent)
 	case e.TrackingNumber == "":
 		return fmt.Errorf("%w: no tracking number", ErrInvalidEvent)
+	case len(e.Carrier) > MaxCarrierLen:
+		return fmt.Errorf("%w: carrier longer than %d bytes", ErrInvalidEvent, MaxCarrierLen)
+	case len(e.TrackingNumber) > MaxTrackingNumberLen:
+		return fmt.Errorf("%w: tracking number longer than %d bytes", ErrInvalidEvent, MaxTrackingNumberLen)
 	case !e.Status.Valid():
 		return fmt.Errorf("%w: status %q outside the taxonomy", ErrInvalidEvent, e.Status)
 	case e.OccurredAt.IsZero():

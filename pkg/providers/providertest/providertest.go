@@ -17,13 +17,18 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/waybill-dev/waybill/pkg/providers"
 	"github.com/waybill-dev/waybill/pkg/schematest"
@@ -222,40 +227,184 @@ func validExtensionName(n string) bool {
 	return true
 }
 
-// Fuzz feeds arbitrary bodies (seeded with the fixtures) through Identify and
-// Map. Neither may panic; a body that identifies must map to events that
-// validate, or fail with a classified error.
+// Fuzz feeds arbitrary bodies and request headers through Identify and Map,
+// seeded with the fixtures (each with its own headers) and the bad-input
+// corpus (docs/bad-input.md): all of it for the seed-* payloads, the
+// wrong-type walk once per shape (msg.checkpoints.#.tag, not once per
+// checkpoint) to keep the baseline short; years for every fixture too,
+// once per shape, as their time formats differ. Neither may
+// panic. A body that identifies must identify the same way twice, and map,
+// the same way twice, to events that validate, carry a contract subject
+// and honour the schema; or fail with a classified error. Bodies that are
+// not JSON are skipped: ingress answers 400 before Identify.
 func Fuzz(f *testing.F, p providers.Provider) {
+	shapes := map[string]bool{}
 	for _, fx := range Fixtures(f) {
-		f.Add(fx.Body)
+		hdr := HeaderText(fx.Headers)
+		f.Add(fx.Body, hdr)
+		var subject string
+		if id, err := p.Identify(fx.Request()); err == nil {
+			subject = id.Subject
+		}
+		seed := strings.HasPrefix(fx.Name, "seed-")
+		for _, v := range BadInputs(fx.Body, subject, 200) {
+			switch {
+			case v.Kind == KindWrongType && seed:
+				if key := shape(v.Name); !shapes[key] {
+					shapes[key] = true
+					f.Add(v.Body, hdr)
+				}
+			case v.Kind == KindYear:
+				if key := fx.Name + shape(v.Name); !shapes[key] {
+					shapes[key] = true
+					f.Add(v.Body, hdr)
+				}
+			case seed:
+				f.Add(v.Body, hdr)
+			}
+		}
 	}
-	var headers map[string]string
-	if fx := Fixtures(f); len(fx) > 0 {
-		headers = fx[0].Headers
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		if !json.Valid(body) {
+	f.Fuzz(func(t *testing.T, body []byte, headers string) {
+		if !gjson.ValidBytes(body) {
 			return // ingress rejects invalid JSON before Identify
 		}
-		id, err := p.Identify(Fixture{Body: body, Headers: headers}.Request())
+		req := Fixture{Body: body, Headers: ParseHeaderText(headers)}.Request()
+		id, err := p.Identify(req)
 		if err != nil {
 			if !errors.Is(err, providers.ErrInvalid) {
 				t.Fatalf("Identify error not classified: %v", err)
 			}
 			return
 		}
-		events, err := p.Map(Raw(p, id, body))
+		if id.ID == "" || id.Type == "" {
+			t.Fatalf("Identify: empty id or type: %+v", id)
+		}
+		for _, e := range id.Extensions {
+			if !validExtensionName(e.Name) {
+				t.Fatalf("extension name %q: CloudEvents allows lower-case letters and digits only", e.Name)
+			}
+		}
+		if again, err := p.Identify(req); err != nil || !reflect.DeepEqual(id, again) {
+			t.Fatalf("Identify is not stable: %+v then %+v (%v)", id, again, err)
+		}
+		events, err := mapNormalized(p, id, body)
 		if err != nil {
 			if !errors.Is(err, providers.ErrUnmappable) && !errors.Is(err, providers.ErrNotShipment) {
 				t.Fatalf("Map error not classified: %v", err)
 			}
 			return
 		}
+		if len(events) == 0 {
+			t.Fatal("Map: no events and no error: the message would vanish")
+		}
 		for i := range events {
-			events[i].Normalize()
-			if err := events[i].Validate(); err != nil {
-				t.Fatalf("event %d invalid: %v", i, err)
+			if e := &events[i]; len(e.TrackingNumber) > tracking.MaxTrackingNumberLen || len(e.Carrier) > tracking.MaxCarrierLen {
+				// Validate refuses it and the normalizer dead-letters the
+				// message (docs/bad-input.md): providers need not check.
+				if e.Validate() == nil {
+					t.Fatalf("Validate accepts a %d-byte tracking number, %d-byte carrier", len(e.TrackingNumber), len(e.Carrier))
+				}
+				return
 			}
+			CheckEvent(t, p, id, &events[i])
+		}
+		if again, _ := mapNormalized(p, id, body); !reflect.DeepEqual(events, again) {
+			t.Fatal("Map is not deterministic: event ids would not be stable")
 		}
 	})
+}
+
+// shape is a variant's name with array indexes as '#'.
+func shape(name string) string {
+	parts := strings.FieldsFunc(name, func(r rune) bool { return r == '.' || r == '=' || r == ' ' })
+	for i, part := range parts {
+		if _, err := strconv.Atoi(part); err == nil {
+			parts[i] = "#"
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func mapNormalized(p providers.Provider, id providers.Identity, body []byte) ([]tracking.Event, error) {
+	events, err := p.Map(Raw(p, id, body))
+	for i := range events {
+		events[i].Normalize()
+	}
+	return events, err
+}
+
+// CheckEvent fails t unless e, a normalized event p mapped from the webhook
+// identified as id, validates, names p and id, honours the schema and has a
+// SHIPMENTS subject per the contract: four tokens, none a wildcard or empty,
+// the tracking token upper case [A-Z0-9-] with anything else as '_'.
+func CheckEvent(t testing.TB, p providers.Provider, id providers.Identity, e *tracking.Event) {
+	t.Helper()
+	if err := e.Validate(); err != nil {
+		t.Fatalf("event invalid: %v", err)
+	}
+	if e.Source != p.Info().Name || e.RawEventID != id.ID {
+		t.Fatalf("event source %q raw_event_id %q, want %q %q", e.Source, e.RawEventID, p.Info().Name, id.ID)
+	}
+	if e.ShipmentKey != e.Carrier+":"+e.TrackingNumber || e.ID == "" || e.ID != tracking.EventID(e) {
+		t.Fatalf("event key %q id %q for %s:%s", e.ShipmentKey, e.ID, e.Carrier, e.TrackingNumber)
+	}
+	if err := CheckSubject(e); err != nil {
+		t.Fatal(err)
+	}
+	schematest.ValidateEvent(t, e)
+}
+
+// CheckSubject reports whether e's SHIPMENTS subject honours the contract.
+func CheckSubject(e *tracking.Event) error {
+	subject := e.Subject()
+	tokens := strings.Split(subject, ".")
+	switch {
+	case len(tokens) != 4 || tokens[0] != "shipments" || tokens[3] != string(e.Status):
+		return fmt.Errorf("subject %q: want shipments.<carrier>.<tracking>.%s", subject, e.Status)
+	case !tokenOf(tokens[1], "abcdefghijklmnopqrstuvwxyz0123456789-_"):
+		return fmt.Errorf("subject %q: carrier token %q", subject, tokens[1])
+	case !tokenOf(tokens[2], "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"):
+		return fmt.Errorf("subject %q: tracking token %q", subject, tokens[2])
+	case len(tokens[2]) != len(e.TrackingNumber):
+		return fmt.Errorf("subject %q: tracking token %q is not one byte per byte of %q", subject, tokens[2], e.TrackingNumber)
+	}
+	return nil
+}
+
+func tokenOf(tok, alphabet string) bool {
+	if tok == "" {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if !strings.ContainsRune(alphabet, rune(tok[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// HeaderText writes headers as "Name: value" lines, sorted: the fuzzers'
+// second argument.
+func HeaderText(h map[string]string) string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		b.WriteString(k + ": " + h[k] + "\n")
+	}
+	return b.String()
+}
+
+// ParseHeaderText reads HeaderText's lines; a line without a colon is skipped.
+func ParseHeaderText(s string) map[string]string {
+	h := map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			h[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return h
 }
