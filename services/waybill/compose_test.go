@@ -92,6 +92,9 @@ func TestComposeFileMatchesTheContract(t *testing.T) {
 		t.Errorf("nats: %+v", nats)
 	}
 	conf := c.Configs[nats.Configs[0].Source].Content
+	if !strings.Contains(conf, "max_payload: 8MB") {
+		t.Errorf("nats config must raise max_payload above a 1 MiB webhook plus headers:\n%s", conf)
+	}
 	if !strings.Contains(conf, "sync_interval: always") || !strings.Contains(conf, "store_dir") {
 		t.Errorf("nats config must enable JetStream with sync_interval: always:\n%s", conf)
 	}
