@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -84,13 +85,14 @@ func appendCanonical(b []byte, r gjson.Result) []byte {
 	case r.IsObject():
 		var members []member
 		r.ForEach(func(k, v gjson.Result) bool {
+			key := validKey(k.Str)
 			for i := range members { // objects are small: a scan beats a map
-				if members[i].key == k.Str {
+				if members[i].key == key {
 					members[i].val = v // the last duplicate wins, as in encoding/json
 					return true
 				}
 			}
-			members = append(members, member{k.Str, v})
+			members = append(members, member{key, v})
 			return true
 		})
 		sort.Slice(members, func(i, j int) bool { return members[i].key < members[j].key })
@@ -121,6 +123,26 @@ func appendCanonical(b []byte, r gjson.Result) []byte {
 	default: // numbers keep their literal text; true, false, null
 		return append(b, r.Raw...)
 	}
+}
+
+// validKey is an object key as decoding sees it: each byte that is not
+// valid UTF-8 becomes U+FFFD, so two keys that differ only in invalid bytes
+// are one key (the last wins) and sort as decoded.
+func validKey(k string) string {
+	if utf8.ValidString(k) {
+		return k
+	}
+	var b strings.Builder
+	for i := 0; i < len(k); {
+		r, size := utf8.DecodeRuneInString(k[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(k[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // appendJSONString quotes s as encoding/json does with HTML escaping off.
