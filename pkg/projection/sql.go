@@ -30,6 +30,18 @@ const eventColumns = `id, shipment_key, carrier, tracking_number, status, status
 	local_time, timezone, timezone_source, timezone_inferred, location, source,
 	raw_event_id, refs, estimated_delivery, late, received_at`
 
+// batchRows is the batch's parameters ($1-$21, one array per column, see
+// eventBatch.args) as rows b.
+const batchRows = `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+		$6::smallint[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
+		$11::text[], $12::text[], $13::text[], $14::text[], $15::boolean[],
+		$16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+		$21::boolean[])
+		AS b(id, shipment_key, carrier, tracking_number, status, status_rank,
+			substatus, carrier_status, message, occurred_at, occurred_at_precision,
+			local_time, timezone, timezone_source, timezone_inferred, location,
+			source, raw_event_id, refs, estimated_delivery, late)`
+
 // insertEventsCTE inserts the batch ($1-$21: one array per column, see
 // eventBatch.args; $22: received_at) as the CTE "inserted", skipping ids
 // already stored, and indexes the new events' references. Empty optional
@@ -43,15 +55,7 @@ inserted AS (
 		nullif(timezone, ''), nullif(timezone_source, ''), timezone_inferred,
 		location::jsonb, source, nullif(raw_event_id, ''), refs::jsonb,
 		nullif(estimated_delivery, ''), late, $22
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-		$6::smallint[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
-		$11::text[], $12::text[], $13::text[], $14::text[], $15::boolean[],
-		$16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
-		$21::boolean[])
-		AS b(id, shipment_key, carrier, tracking_number, status, status_rank,
-			substatus, carrier_status, message, occurred_at, occurred_at_precision,
-			local_time, timezone, timezone_source, timezone_inferred, location,
-			source, raw_event_id, refs, estimated_delivery, late)
+	FROM ` + batchRows + `
 	ON CONFLICT (id) DO NOTHING
 	RETURNING shipment_key, carrier, tracking_number, id, status, status_rank,
 		occurred_at, refs, estimated_delivery

@@ -2,11 +2,8 @@ package projector_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,10 +26,11 @@ import (
 // into empty tables through projector.Replay with its defaults (ordered
 // consumer, decode, projection.Store.Apply; 1000 events per transaction, 2
 // at once); beside it, in the same run, the raw Postgres limit for the same
-// rows: the same event rows inserted and each shipment's row upserted from
-// its batch's latest event in one statement (no history read, lock, guard
-// or reference index), arguments prepared beforehand, into empty tables, in
-// batches of benchBatch from 2 and from 4 writers, the faster counting.
+// rows (projection.RawUpsert: the same event rows inserted and each
+// shipment's row upserted from its batch's latest event in one statement, no
+// history read, lock, guard or reference index), batches prepared
+// beforehand, into empty tables, in batches of benchBatch from 2 and from 4
+// writers, the faster counting.
 // Rounds alternate the phases, since the machine drifts.
 const (
 	benchShipments = 12000
@@ -61,9 +59,9 @@ func BenchmarkReplay(b *testing.B) {
 
 	events := historyLate(benchShipments, benchSteps, 50)
 	publishAll(b, js, events)
-	var args [][]any
-	for from := 0; from < len(events); from += benchBatch {
-		args = append(args, rawArgs(b, events[from:min(from+benchBatch, len(events))]))
+	batches, err := projection.RawBatches(events, benchBatch, time.Now())
+	if err != nil {
+		b.Fatal(err)
 	}
 	store := projection.New(pool)
 
@@ -77,7 +75,9 @@ func BenchmarkReplay(b *testing.B) {
 			truncate(b, pool)
 			b.StartTimer()
 			start := time.Now()
-			rawWrite(b, pool, args, w)
+			if err := projection.RawUpsert(ctx, pool, projection.Schema, batches, w); err != nil {
+				b.Error(err)
+			}
 			rawTime[i] += time.Since(start)
 		}
 
@@ -142,98 +142,6 @@ func truncate(b *testing.B, pool *pgxpool.Pool) {
 		b.Fatal(err)
 	}
 }
-
-// rawWrite runs the prepared batches from writers goroutines.
-func rawWrite(b *testing.B, pool *pgxpool.Pool, batches [][]any, writers int) {
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < len(batches); i = int(next.Add(1)) - 1 {
-				if _, err := pool.Exec(context.Background(), rawUpsertSQL, batches[i]...); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// rawArgs are the columns of events as projection.Store.Apply sends them.
-func rawArgs(b *testing.B, events []tracking.Event) []any {
-	b.Helper()
-	n := len(events)
-	var (
-		ids, keys, carriers, numbers, statuses = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		ranks                                  = make([]int16, n)
-		subs, codes, messages                  = make([]string, n), make([]string, n), make([]string, n)
-		at                                     = make([]time.Time, n)
-		precisions, locals, zones, zoneSources = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		inferred, late                         = make([]bool, n), make([]bool, n)
-		locations, sources, rawIDs, refs, eta  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	)
-	for i, e := range events {
-		loc, err := json.Marshal(e.Location)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ref := []byte("{}")
-		if len(e.References) > 0 {
-			ref, _ = json.Marshal(e.References)
-		}
-		ids[i], keys[i], carriers[i], numbers[i], statuses[i] = e.ID, e.ShipmentKey, e.Carrier, e.TrackingNumber, string(e.Status)
-		ranks[i] = int16(e.Status.Rank())
-		subs[i], codes[i], messages[i], at[i] = e.Substatus, e.CarrierStatus, e.Message, e.OccurredAt
-		precisions[i], locals[i], zones[i], zoneSources[i] = string(e.OccurredAtPrecision), e.LocalTime, e.Timezone, string(e.TimezoneSource)
-		inferred[i], late[i] = e.TimezoneInferred, e.Late
-		locations[i], sources[i], rawIDs[i], refs[i], eta[i] = string(loc), e.Source, e.RawEventID, string(ref), e.EstimatedDelivery
-	}
-	return []any{ids, keys, carriers, numbers, statuses, ranks, subs, codes, messages, at,
-		precisions, locals, zones, zoneSources, inferred, locations, sources, rawIDs, refs, eta, late, time.Now()}
-}
-
-// rawUpsertSQL is pkg/projection's raw limit statement (bench_test.go).
-const rawUpsertSQL = `
-WITH b AS (
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-		$6::smallint[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
-		$11::text[], $12::text[], $13::text[], $14::text[], $15::boolean[],
-		$16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
-		$21::boolean[])
-		AS b(id, shipment_key, carrier, tracking_number, status, status_rank,
-			substatus, carrier_status, message, occurred_at, occurred_at_precision,
-			local_time, timezone, timezone_source, timezone_inferred, location,
-			source, raw_event_id, refs, estimated_delivery, late)
-), inserted AS (
-	INSERT INTO waybill.shipment_events (id, shipment_key, carrier, tracking_number,
-		status, status_rank, substatus, carrier_status, message, occurred_at,
-		occurred_at_precision, local_time, timezone, timezone_source,
-		timezone_inferred, location, source, raw_event_id, refs,
-		estimated_delivery, late, received_at)
-	SELECT id, shipment_key, carrier, tracking_number, status, status_rank,
-		substatus, carrier_status, message, occurred_at, occurred_at_precision,
-		local_time, timezone, timezone_source, timezone_inferred, location::jsonb,
-		source, raw_event_id, refs::jsonb, estimated_delivery, late, $22
-	FROM b
-	ON CONFLICT (id) DO NOTHING
-)
-INSERT INTO waybill.shipments AS s (shipment_key, carrier, tracking_number, status,
-	status_rank, status_at, last_event_id, estimated_delivery, refs, event_count,
-	first_seen_at)
-SELECT DISTINCT ON (shipment_key) shipment_key, carrier, tracking_number, status,
-	status_rank, occurred_at, id, estimated_delivery, refs::jsonb, 1, occurred_at
-FROM b
-ORDER BY shipment_key, occurred_at DESC
-ON CONFLICT (shipment_key) DO UPDATE SET
-	status = excluded.status, status_rank = excluded.status_rank,
-	status_at = excluded.status_at, last_event_id = excluded.last_event_id,
-	estimated_delivery = excluded.estimated_delivery, refs = excluded.refs,
-	event_count = s.event_count + 1, updated_at = now()`
 
 // BenchmarkLowLoadLatency runs the projector with its defaults at low load
 // (one event every 5 ms, 200 per second) and reports the 50th and 99th

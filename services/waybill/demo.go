@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waybill-dev/waybill/pkg/lookup"
 )
 
 // demoWebhook is one seed webhook the demo posts.
@@ -154,10 +156,11 @@ func demoKeys(source string, body []byte) []string {
 	return nil
 }
 
-func waitForShipments(ctx context.Context, db *pgxpool.Pool, keys []string, wait time.Duration) ([]shipmentRow, error) {
+func waitForShipments(ctx context.Context, db *pgxpool.Pool, keys []string, wait time.Duration) ([]lookup.Shipment, error) {
 	deadline := time.Now().Add(wait)
+	r := lookup.New(db)
 	for {
-		list, err := listShipments(ctx, db, "", "", 50)
+		list, err := listShipments(ctx, r, lookup.Filter{}, 50)
 		if err != nil {
 			return nil, err
 		}

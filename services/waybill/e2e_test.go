@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waybill-dev/waybill/pkg/lookup"
 	"github.com/waybill-dev/waybill/pkg/pgtest"
 	"github.com/waybill-dev/waybill/pkg/providers"
 	"github.com/waybill-dev/waybill/pkg/tracking"
@@ -399,10 +400,11 @@ func (s *stack) checkCLI(t *testing.T) {
 
 	out, err = s.cli(t, "shipment", "--json", "dhl:DHL-9123-7700-1234")
 	var sh struct {
-		Shipment shipmentRow `json:"shipment"`
-		Events   []eventRow  `json:"events"`
+		Shipment lookup.Shipment `json:"shipment"`
+		Events   []lookup.Event  `json:"events"`
 	}
-	if err != nil || json.Unmarshal([]byte(out), &sh) != nil || sh.Shipment.Status != "delivered" || len(sh.Events) != 4 {
+	if err != nil || json.Unmarshal([]byte(out), &sh) != nil || sh.Shipment.Status != tracking.Delivered ||
+		sh.Shipment.ShipmentKey != "dhl:DHL-9123-7700-1234" || len(sh.Events) != 4 {
 		t.Errorf("shipment --json: %v %s", err, out)
 	}
 	if _, err := s.cli(t, "shipment", "ups:NOSUCH"); err == nil {

@@ -10,81 +10,36 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waybill-dev/waybill/pkg/lookup"
+	"github.com/waybill-dev/waybill/pkg/tracking"
 )
 
-// shipmentRow is a row of waybill.shipments as the CLI shows it.
-type shipmentRow struct {
-	ShipmentKey       string            `json:"shipment_key"`
-	Carrier           string            `json:"carrier"`
-	TrackingNumber    string            `json:"tracking_number"`
-	Status            string            `json:"status"`
-	StatusAt          time.Time         `json:"status_at"`
-	DeliveredAt       *time.Time        `json:"delivered_at,omitempty"`
-	EstimatedDelivery *string           `json:"estimated_delivery,omitempty"`
-	EventCount        int               `json:"event_count"`
-	Refs              map[string]string `json:"references,omitempty"`
-}
-
-type eventRow struct {
-	ID               string    `json:"id"`
-	Status           string    `json:"status"`
-	CarrierStatus    *string   `json:"carrier_status"`
-	Message          *string   `json:"message"`
-	OccurredAt       time.Time `json:"occurred_at"`
-	LocalTime        *string   `json:"local_time"`
-	Timezone         *string   `json:"timezone"`
-	TimezoneInferred bool      `json:"timezone_inferred"`
-	Source           string    `json:"source"`
-	Late             bool      `json:"late"`
-	City             *string   `json:"city"`
-	State            *string   `json:"state"`
-}
-
-const listShipmentsSQL = `
-SELECT shipment_key, carrier, tracking_number, status, status_at, delivered_at, estimated_delivery, event_count, refs
-FROM waybill.shipments
-WHERE ($1 = '' OR status = $1) AND ($2 = '' OR carrier = $2)
-ORDER BY status_at DESC, shipment_key
-LIMIT $3`
-
-const getShipmentSQL = `
-SELECT shipment_key, carrier, tracking_number, status, status_at, delivered_at, estimated_delivery, event_count, refs
-FROM waybill.shipments WHERE shipment_key = $1`
-
-// The timeline: oldest first by carrier time, ties by rank then id (the
-// order the normalizer emits).
-const timelineSQL = `
-SELECT id, status, carrier_status, message, occurred_at, local_time, timezone, timezone_inferred, source, late,
-       location->>'city', location->>'state'
-FROM waybill.shipment_events WHERE shipment_key = $1
-ORDER BY occurred_at, status_rank, id`
-
-func scanShipment(row pgx.Row) (shipmentRow, error) {
-	var s shipmentRow
-	err := row.Scan(&s.ShipmentKey, &s.Carrier, &s.TrackingNumber, &s.Status, &s.StatusAt, &s.DeliveredAt,
-		&s.EstimatedDelivery, &s.EventCount, &s.Refs)
-	return s, err
-}
-
-func listShipments(ctx context.Context, db *pgxpool.Pool, status, carrier string, limit int) ([]shipmentRow, error) {
-	rows, err := db.Query(ctx, listShipmentsSQL, status, carrier, limit)
-	if err != nil {
-		return nil, err
+// listShipments is up to limit shipments matching f, newest first by their
+// latest carrier time (lookup's order), read a page of at most
+// lookup.MaxLimit at a time so --limit has no upper bound.
+func listShipments(ctx context.Context, r *lookup.Reader, f lookup.Filter, limit int) ([]lookup.Shipment, error) {
+	if limit < 0 {
+		return nil, fmt.Errorf("--limit %d: must not be negative", limit)
 	}
-	defer rows.Close()
-	var out []shipmentRow
-	for rows.Next() {
-		s, err := scanShipment(rows)
+	var (
+		out   []lookup.Shipment
+		after *lookup.Position
+	)
+	for len(out) < limit {
+		page, err := r.List(ctx, f, after, min(limit-len(out), lookup.MaxLimit))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, s)
+		out = append(out, page.Shipments...)
+		if page.Next == nil {
+			break
+		}
+		after = page.Next
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func connectDB(ctx context.Context) (*pgxpool.Pool, error) {
@@ -119,7 +74,8 @@ func cmdShipments(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	list, err := listShipments(ctx, db, *status, strings.ToLower(*carrier), *limit)
+	f := lookup.Filter{Status: tracking.Status(*status), Carrier: tracking.NormalizeCarrier(*carrier)}
+	list, err := listShipments(ctx, lookup.New(db), f, *limit)
 	if err != nil {
 		return err
 	}
@@ -130,11 +86,11 @@ func cmdShipments(ctx context.Context, args []string) error {
 	return nil
 }
 
-func printShipments(w io.Writer, list []shipmentRow) {
+func printShipments(w io.Writer, list []lookup.Shipment) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SHIPMENT\tSTATUS\tSTATUS AT (UTC)\tEVENTS\tEST. DELIVERY")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.ShipmentKey, s.Status, s.StatusAt.UTC().Format("2006-01-02 15:04"), s.EventCount, deref(s.EstimatedDelivery))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.ShipmentKey, s.Status, s.StatusAt.UTC().Format("2006-01-02 15:04"), s.EventCount, s.EstimatedDelivery)
 	}
 	tw.Flush()
 }
@@ -154,32 +110,22 @@ func cmdShipment(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	key := fs.Arg(0)
-	if c, t, ok := strings.Cut(key, ":"); ok {
-		key = strings.ToLower(c) + ":" + strings.ToUpper(strings.Join(strings.Fields(t), ""))
-	}
+	c, t, _ := strings.Cut(fs.Arg(0), ":")
+	key := lookup.FormatKey(c, t)
 	db, err := connectDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	s, err := scanShipment(db.QueryRow(ctx, getShipmentSQL, key))
-	if errors.Is(err, pgx.ErrNoRows) {
+	r := lookup.New(db)
+	s, err := r.Get(ctx, key)
+	if errors.Is(err, lookup.ErrNotFound) {
 		return fmt.Errorf("no shipment %s", key)
 	}
 	if err != nil {
 		return err
 	}
-	rows, err := db.Query(ctx, timelineSQL, key)
-	if err != nil {
-		return err
-	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventRow, error) {
-		var e eventRow
-		err := r.Scan(&e.ID, &e.Status, &e.CarrierStatus, &e.Message, &e.OccurredAt, &e.LocalTime, &e.Timezone,
-			&e.TimezoneInferred, &e.Source, &e.Late, &e.City, &e.State)
-		return e, err
-	})
+	events, err := r.Timeline(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -190,38 +136,31 @@ func cmdShipment(ctx context.Context, args []string) error {
 	return nil
 }
 
-func printShipment(w io.Writer, s shipmentRow, events []eventRow) {
-	fmt.Fprintf(w, "%s  %s since %s UTC  (%d events)\n", s.ShipmentKey, strings.ToUpper(s.Status), s.StatusAt.UTC().Format("2006-01-02 15:04"), s.EventCount)
-	if s.EstimatedDelivery != nil {
-		fmt.Fprintf(w, "estimated delivery %s\n", *s.EstimatedDelivery)
+func printShipment(w io.Writer, s lookup.Shipment, events []lookup.Event) {
+	fmt.Fprintf(w, "%s  %s since %s UTC  (%d events)\n", s.ShipmentKey, strings.ToUpper(string(s.Status)), s.StatusAt.UTC().Format("2006-01-02 15:04"), s.EventCount)
+	if s.EstimatedDelivery != "" {
+		fmt.Fprintf(w, "estimated delivery %s\n", s.EstimatedDelivery)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OCCURRED (UTC)\tCARRIER LOCAL TIME\tSTATUS\tCODE\tWHERE\tSOURCE\tMESSAGE")
 	for _, e := range events {
-		local := deref(e.LocalTime)
-		if z := deref(e.Timezone); z != "" && !strings.HasSuffix(local, z) {
+		local := e.LocalTime
+		if z := e.Timezone; z != "" && !strings.HasSuffix(local, z) {
 			local += " " + z
 			if e.TimezoneInferred {
 				local += " (inferred)"
 			}
 		}
-		status := e.Status
+		status := string(e.Status)
 		if e.Late {
 			status += " [late]"
 		}
-		where := strings.Trim(deref(e.City)+", "+deref(e.State), ", ")
+		where := strings.Trim(e.Location.City+", "+e.Location.State, ", ")
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.OccurredAt.UTC().Format("2006-01-02 15:04:05"), local, status,
-			deref(e.CarrierStatus), where, e.Source, deref(e.Message))
+			e.CarrierStatus, where, e.Source, e.Message)
 	}
 	tw.Flush()
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 func orEmpty[T any](s []T) []T {

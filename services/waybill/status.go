@@ -9,6 +9,8 @@ import (
 	"sort"
 	"text/tabwriter"
 	"time"
+
+	"github.com/waybill-dev/waybill/pkg/lookup"
 )
 
 type streamStatus struct {
@@ -77,18 +79,17 @@ func cmdStatus(ctx context.Context, args []string) error {
 		}
 	}
 
+	// Shipments by status: only the statuses some shipment is in
+	// (lookup.Counts has every status of the taxonomy, zeros too); none when
+	// Postgres cannot answer or the projection is not migrated.
 	byStatus := map[string]int{}
 	if db, err := connectDB(ctx); err == nil {
-		rows, err := db.Query(ctx, `SELECT status, count(*) FROM waybill.shipments GROUP BY status`)
-		if err == nil {
-			for rows.Next() {
-				var s string
-				var n int
-				if rows.Scan(&s, &n) == nil {
-					byStatus[s] = n
+		if c, err := lookup.New(db).Counts(ctx); err == nil {
+			for s, n := range c.ByStatus {
+				if n > 0 {
+					byStatus[string(s)] = int(n)
 				}
 			}
-			rows.Close()
 		}
 		db.Close()
 	}
