@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
-	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 
 	"github.com/waybill-dev/waybill/pkg/cloudevent"
 	"github.com/waybill-dev/waybill/pkg/deadletter"
+	"github.com/waybill-dev/waybill/pkg/jsonvalid"
 	"github.com/waybill-dev/waybill/pkg/providers"
 )
 
@@ -32,6 +33,28 @@ type route struct {
 	subject  string // raw.<name>
 	auth     Authenticator
 	metrics  *sourceMetrics
+
+	// What every CloudEvent of the source shares, parsed, validated and
+	// encoded once (newRoute) instead of on every webhook.
+	ceSource  types.URIRef
+	sourceHdr string // ce-source's header value
+}
+
+// newRoute prepares a source's route; its CloudEvent attributes that never
+// change are checked here, by the same rules as every event's.
+func newRoute(p providers.Provider, name, subject string, auth Authenticator, m *sourceMetrics) (*route, error) {
+	r := &route{provider: p, name: name, source: "/webhooks/" + name, subject: subject, auth: auth, metrics: m}
+	probe := event.New(cloudevent.SpecVersion)
+	probe.SetID("probe")
+	probe.SetType("probe")
+	probe.SetSource(r.source)
+	probe.SetDataContentType(cloudevent.ContentTypeJSON)
+	if err := cloudevent.Validate(probe); err != nil {
+		return nil, fmt.Errorf("ingress: source %s: %w", name, err)
+	}
+	r.ceSource = probe.Context.(*event.EventContextV1).Source
+	r.sourceHdr = cloudevent.Encode(r.source)
+	return r, nil
 }
 
 // webhook is the request path of POST /webhooks/{source}, top to bottom:
@@ -59,7 +82,7 @@ func (in *Ingress) webhook(ctx *fasthttp.RequestCtx, r *route) {
 	defer func() { putBody(buf) }()
 	body = *buf
 
-	if !gjson.ValidBytes(body) {
+	if !jsonvalid.Valid(body) {
 		in.reject(ctx, r, body, "invalid_json", "body is not valid JSON")
 		return
 	}
@@ -71,16 +94,21 @@ func (in *Ingress) webhook(ctx *fasthttp.RequestCtx, r *route) {
 		return
 	}
 
-	msg, err := r.message(id, body, time.Now())
+	msgID := providers.HashID([]byte(r.source), []byte(id.ID))
+	msg, err := r.message(id, body, time.Now(), msgID)
 	if err != nil {
 		in.reject(ctx, r, body, "unidentified", err.Error())
 		return
 	}
 	start := time.Now()
-	dup, err := in.pub.publish(context.Background(), msg, providers.HashID([]byte(r.source), []byte(id.ID)))
+	dup, err := in.pub.publish(context.Background(), msg, msgID)
 	in.metrics.publish.Observe(time.Since(start).Seconds())
 	if errors.Is(err, errUndecided) {
 		buf = nil // JetStream may still read it
+	}
+	if errors.Is(err, nats.ErrMaxPayload) {
+		in.tooLargeForStore(ctx, r, len(body))
+		return
 	}
 	if err != nil {
 		in.log.Error().Str("source", r.name).Str("event_id", id.ID).Err(err).Msg("publish failed: answering 503")
@@ -97,23 +125,80 @@ func (in *Ingress) webhook(ctx *fasthttp.RequestCtx, r *route) {
 	ctx.SetBody(appendAccepted(ctx.Response.Body()[:0], id.ID, dup))
 }
 
-// message wraps the untouched body in a binary-mode CloudEvent.
-func (r *route) message(id providers.Identity, body []byte, received time.Time) (*nats.Msg, error) {
-	e := event.New(cloudevent.SpecVersion)
+// message wraps the untouched body in a binary-mode CloudEvent: an sdk-go
+// event.Event, mapped to its NATS message by cloudevent.ToMsg's rules
+// (TestMessageMatchesToMsg holds the two to the same headers and the same
+// refusals), with msgID as its Nats-Msg-Id. It is ToMsg specialised for
+// the hot path: the attributes every event of the source shares (source,
+// specversion, content type) were validated and encoded once by newRoute,
+// so only the provider's (id, type, subject, extensions) are checked here,
+// and the source is not parsed again as a URL on every webhook.
+func (r *route) message(id providers.Identity, body []byte, received time.Time, msgID string) (*nats.Msg, error) {
+	ec := &event.EventContextV1{Source: r.ceSource, DataContentType: &contentTypeJSON, Time: &types.Timestamp{Time: received}}
+	e := event.Event{Context: ec, DataEncoded: body}
 	e.SetID(id.ID)
-	e.SetSource(r.source)
 	e.SetType(id.Type)
 	if id.Subject != "" {
 		e.SetSubject(id.Subject)
 	}
-	e.SetTime(received)
 	for _, x := range id.Extensions {
 		e.SetExtension(x.Name, x.Value)
 	}
-	e.SetDataContentType(cloudevent.ContentTypeJSON)
-	e.DataEncoded = body
-	return cloudevent.ToMsg(r.subject, e)
+	// The setters trim and refuse what they must (an empty id, a reserved
+	// or malformed extension name); what passes them and is still invalid
+	// is a blank type or an extension name waybill refuses (upper case is
+	// lowered by the setter). Only then is the full validation run, for
+	// ToMsg's own error.
+	if e.FieldErrors != nil || ec.Type == "" || !validExtensionNames(ec.Extensions) {
+		if err := cloudevent.Validate(e); err != nil {
+			return nil, err
+		}
+	}
+
+	n := 8 + len(ec.Extensions) // with Nats-Msg-Id
+	vals := make([]string, 0, n)
+	h := make(nats.Header, n)
+	set := func(name, value string) {
+		vals = append(vals, value)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set(ceSpecVersion, cloudevent.SpecVersion)
+	set(ceID, cloudevent.Encode(e.ID()))
+	set(ceSourceHdr, r.sourceHdr)
+	set(ceType, cloudevent.Encode(e.Type()))
+	if s := e.Subject(); s != "" {
+		set(ceSubject, cloudevent.Encode(s))
+	}
+	set(ceTime, cloudevent.FormatTime(e.Time()))
+	for name, v := range ec.Extensions {
+		set(cloudevent.HeaderPrefix+name, cloudevent.Encode(v.(string))) // providers give strings
+	}
+	set(cloudevent.HeaderContentType, cloudevent.ContentTypeJSON)
+	set(nats.MsgIdHdr, msgID)
+	return &nats.Msg{Subject: r.subject, Header: h, Data: e.Data()}, nil
 }
+
+func validExtensionNames(exts map[string]any) bool {
+	for name := range exts {
+		if !cloudevent.ValidExtensionName(name) {
+			return false
+		}
+	}
+	return true
+}
+
+// The ce- header names message writes.
+const (
+	ceSpecVersion = cloudevent.HeaderPrefix + "specversion"
+	ceID          = cloudevent.HeaderPrefix + "id"
+	ceSourceHdr   = cloudevent.HeaderPrefix + "source"
+	ceType        = cloudevent.HeaderPrefix + "type"
+	ceSubject     = cloudevent.HeaderPrefix + "subject"
+	ceTime        = cloudevent.HeaderPrefix + "time"
+)
+
+// contentTypeJSON is addressable for EventContextV1.DataContentType.
+var contentTypeJSON = cloudevent.ContentTypeJSON
 
 // reject answers 400 after storing the body on DEADLETTER with the reason,
 // so nothing a provider sent is lost. If the dead letter cannot be stored
@@ -130,6 +215,10 @@ func (in *Ingress) reject(ctx *fasthttp.RequestCtx, r *route, body []byte, class
 		dl := deadletter.New("ingress", r.name, reason, orig)
 		_, err = in.pub.publish(context.Background(), dl, dl.Header.Get(nats.MsgIdHdr))
 	}
+	if errors.Is(err, nats.ErrMaxPayload) {
+		in.tooLargeForStore(ctx, r, len(body))
+		return
+	}
 	if err != nil {
 		in.log.Error().Str("source", r.name).Err(err).Msg("dead letter not stored: answering 503")
 		in.unavailable(ctx, r)
@@ -138,6 +227,14 @@ func (in *Ingress) reject(ctx *fasthttp.RequestCtx, r *route, body []byte, class
 	in.metrics.deadLettered.WithLabelValues(r.name, class).Inc()
 	in.log.Warn().Str("source", r.name).Str("event_id", e.ID()).Str("reason", class).Msg("webhook rejected to dead letter")
 	in.fail(ctx, r, fasthttp.StatusBadRequest, reason)
+}
+
+// tooLargeForStore answers 413 for a body under WAYBILL_MAX_BODY that the
+// NATS server's max_payload refuses (with its headers): a 503 would have
+// the provider retry it forever (docs/bad-input.md).
+func (in *Ingress) tooLargeForStore(ctx *fasthttp.RequestCtx, r *route, n int) {
+	in.log.Error().Str("source", r.name).Int("bytes", n).Msg("body over the NATS server's max_payload: answering 413; raise max_payload or lower WAYBILL_MAX_BODY")
+	in.fail(ctx, r, fasthttp.StatusRequestEntityTooLarge, "body over the event store's message size limit")
 }
 
 func (in *Ingress) unavailable(ctx *fasthttp.RequestCtx, r *route) {

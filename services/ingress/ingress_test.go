@@ -183,7 +183,7 @@ func minimal(source, id string) webhook {
 var sources = []string{"carriyo", "swiftpod", "tenovi", "wineshipping"}
 
 // seedFixtures returns the providers' own example payloads from their testdata.
-func seedFixtures(t *testing.T, source string) []webhook {
+func seedFixtures(t testing.TB, source string) []webhook {
 	t.Helper()
 	dir := filepath.Join("..", "..", "pkg", "providers", source, "testdata")
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.json"))

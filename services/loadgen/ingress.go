@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +47,9 @@ type phase struct {
 	elapsed    time.Duration
 	latencies  []time.Duration
 	cpu        time.Duration // ingress process CPU (user+system)
+	selfCPU    time.Duration // this process's CPU: the NATS server plus the publishers or HTTP clients
+	syscalls   int64         // ingress read and write system calls
+	sysCPU     time.Duration // ingress kernel CPU (part of cpu)
 	rss        int64         // ingress peak RSS, bytes
 }
 
@@ -70,8 +74,8 @@ func runIngress(o ingressOptions) error {
 	fmt.Printf("# ingress benchmark: %d clients, %d rounds of %v, seed payloads of %s\n",
 		o.clients, o.rounds, o.duration, payloadSizes(payloads))
 	fmt.Printf("# machine: %s\n\n", machine())
-	fmt.Println("| server fsync | round | raw sync publish msg/s | ingress webhooks/s | ratio | p50 | p99 | ingress CPU µs/req | ingress RSS MiB |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| server fsync | round | raw sync publish msg/s | ingress webhooks/s | ratio | p50 | p99 | ingress CPU µs/req | of which kernel | ingress RSS MiB | raw phase: server+publishers CPU µs/msg | ingress phase: server+clients CPU µs/req | ingress syscalls/req |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, always := range settings {
 		if err := benchSetting(o, root, payloads, always); err != nil {
 			return err
@@ -112,7 +116,11 @@ func benchSetting(o ingressOptions, root string, payloads []payload, syncAlways 
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(root, o.ingressBin))
+	bin := o.ingressBin
+	if !filepath.IsAbs(bin) {
+		bin = filepath.Join(root, bin)
+	}
+	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "NATS_URL="+srv.URL(), "HTTP_ADDR="+addr, "WAYBILL_LOG_LEVEL=warn", "WAYBILL_PPROF=true")
 	for source, spec := range benchAuth {
 		cmd.Env = append(cmd.Env, "WAYBILL_AUTH_"+strings.ToUpper(source)+"="+spec)
@@ -120,6 +128,10 @@ func benchSetting(o ingressOptions, root string, payloads []payload, syncAlways 
 	if o.procs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(o.procs))
 	}
+	// LOADGEN_INGRESS_ENV="GOGC=400 GODEBUG=gctrace=1" reaches the ingress
+	// only (a variable of loadgen's own environment would change the
+	// embedded NATS server's too).
+	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("LOADGEN_INGRESS_ENV"))...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start ingress: %w", err)
@@ -134,15 +146,28 @@ func benchSetting(o ingressOptions, root string, payloads []payload, syncAlways 
 		label = "always"
 	}
 	var raws, ings []float64
-	var all phase
+	var all, allRaw phase
 	for r := 1; r <= o.rounds; r++ {
+		selfProfile := os.Getenv("LOADGEN_SELF_PROFILE") // path prefix: this process (server + load) in round 1
+		if selfProfile != "" && r == 1 {
+			stop := startSelfProfile(selfProfile + "." + strings.Fields(label)[0] + ".raw")
+			defer stop()
+		}
 		raw := rawPublish(js, payloads, o.clients, o.duration, r)
+		if selfProfile != "" && r == 1 {
+			pprof.StopCPUProfile()
+			stop := startSelfProfile(selfProfile + "." + strings.Fields(label)[0] + ".ingress")
+			defer stop()
+		}
 		var profiled chan error
 		if o.profile != "" && r == 1 {
 			profiled = make(chan error, 1)
 			go func() { profiled <- fetchProfile("http://"+addr, o.duration, o.profile+"."+strings.Fields(label)[0]) }()
 		}
 		ing := ingressLoad(addr, payloads, o.clients, o.duration, r, cmd.Process.Pid)
+		if selfProfile != "" && r == 1 {
+			pprof.StopCPUProfile()
+		}
 		if profiled != nil {
 			if err := <-profiled; err != nil {
 				return err
@@ -153,16 +178,23 @@ func benchSetting(o ingressOptions, root string, payloads []payload, syncAlways 
 		all.rss = max(all.rss, ing.rss)
 		all.cpu += ing.cpu
 		all.ok += ing.ok
+		all.selfCPU += ing.selfCPU
+		allRaw.ok += raw.ok
+		allRaw.selfCPU += raw.selfCPU
+		all.syscalls += ing.syscalls
+		all.sysCPU += ing.sysCPU
 		if ing.failed > 0 {
 			fmt.Fprintf(os.Stderr, "round %d: %d ingress requests failed\n", r, ing.failed)
 		}
-		fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %v | %v | %.0f | %.0f |\n", label, r, raw.rate(), ing.rate(),
+		fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %v | %v | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", label, r, raw.rate(), ing.rate(),
 			ing.rate()/raw.rate(), pct(ing.latencies, 50), pct(ing.latencies, 99),
-			float64(ing.cpu.Microseconds())/float64(ing.ok), float64(ing.rss)/(1<<20))
+			perOp(ing.cpu, ing.ok), perOp(ing.sysCPU, ing.ok), float64(ing.rss)/(1<<20), perOp(raw.selfCPU, raw.ok), perOp(ing.selfCPU, ing.ok),
+			float64(ing.syscalls)/float64(max(ing.ok, 1)))
 	}
-	fmt.Printf("| %s | **median** | %.0f | %.0f | **%.2f** | %v | %v | %.0f | %.0f |\n", label, median(raws), median(ings),
+	fmt.Printf("| %s | **median** | %.0f | %.0f | **%.2f** | %v | %v | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", label, median(raws), median(ings),
 		median(ings)/median(raws), pct(all.latencies, 50), pct(all.latencies, 99),
-		float64(all.cpu.Microseconds())/float64(all.ok), float64(all.rss)/(1<<20))
+		perOp(all.cpu, all.ok), perOp(all.sysCPU, all.ok), float64(all.rss)/(1<<20), perOp(allRaw.selfCPU, allRaw.ok), perOp(all.selfCPU, all.ok),
+		float64(all.syscalls)/float64(max(all.ok, 1)))
 	return nil
 }
 
@@ -170,6 +202,7 @@ func benchSetting(o ingressOptions, root string, payloads []payload, syncAlways 
 // bodies with message ids, from as many goroutines as there are clients.
 func rawPublish(js jetstream.JetStream, payloads []payload, clients int, d time.Duration, round int) phase {
 	var ok, failed atomic.Int64
+	self0 := procCPU(os.Getpid())
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -191,7 +224,7 @@ func rawPublish(js jetstream.JetStream, payloads []payload, clients int, d time.
 		}(c)
 	}
 	wg.Wait()
-	return phase{ok: ok.Load(), failed: failed.Load(), elapsed: time.Since(start)}
+	return phase{ok: ok.Load(), failed: failed.Load(), elapsed: time.Since(start), selfCPU: procCPU(os.Getpid()) - self0}
 }
 
 // ingressLoad posts webhooks from keep-alive clients, each waiting for its
@@ -200,7 +233,7 @@ func ingressLoad(addr string, payloads []payload, clients int, d time.Duration, 
 	hc := &fasthttp.HostClient{Addr: addr, MaxConns: clients, ReadTimeout: 30 * time.Second}
 	var ok, failed atomic.Int64
 	lat := make([][]time.Duration, clients)
-	cpu0 := procCPU(pid)
+	cpu0, self0, sc0, sys0 := procCPU(pid), procCPU(os.Getpid()), procSyscalls(pid), procSysCPU(pid)
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -232,7 +265,8 @@ func ingressLoad(addr string, payloads []payload, clients int, d time.Duration, 
 		}(c)
 	}
 	wg.Wait()
-	ph := phase{ok: ok.Load(), failed: failed.Load(), elapsed: time.Since(start), cpu: procCPU(pid) - cpu0, rss: procRSS(pid)}
+	ph := phase{ok: ok.Load(), failed: failed.Load(), elapsed: time.Since(start), cpu: procCPU(pid) - cpu0, rss: procRSS(pid),
+		selfCPU: procCPU(os.Getpid()) - self0, syscalls: procSyscalls(pid) - sc0, sysCPU: procSysCPU(pid) - sys0}
 	for _, l := range lat {
 		ph.latencies = append(ph.latencies, l...)
 	}
@@ -252,6 +286,14 @@ func sign(req *fasthttp.Request, p payload, body []byte, id string) {
 	case "tenovi":
 		req.Header.Set("Authorization", "bench-tenovi")
 	}
+}
+
+// perOp is CPU time per operation in µs.
+func perOp(cpu time.Duration, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(n)
 }
 
 func pct(d []time.Duration, p float64) time.Duration {
@@ -298,6 +340,20 @@ func payloadSizes(ps []payload) string {
 	return strings.Join(parts, ", ")
 }
 
+// startSelfProfile profiles this process (the embedded NATS server and
+// the load) into path; LOADGEN_SELF_PROFILE=prefix turns it on for round 1.
+func startSelfProfile(path string) (stop func()) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "self profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "self profile:", err)
+	}
+	return func() { f.Close() }
+}
+
 // fetchProfile saves a CPU profile of the ingress taken during a phase.
 func fetchProfile(base string, d time.Duration, path string) error {
 	secs := max(int(d.Seconds())-1, 1)
@@ -306,4 +362,39 @@ func fetchProfile(base string, d time.Duration, path string) error {
 		return fmt.Errorf("profile: %d %v", code, err)
 	}
 	return os.WriteFile(path, body, 0o644)
+}
+
+// procSysCPU is a process's system (kernel) CPU time from /proc/<pid>/stat.
+func procSysCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(st) * time.Second / 100 // USER_HZ
+}
+
+// procSyscalls is a process's read and write system calls so far
+// (/proc/<pid>/io syscr + syscw): per webhook, how well the HTTP and NATS
+// I/O is batched.
+func procSyscalls(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscr: "); ok {
+			x, _ := strconv.ParseInt(v, 10, 64)
+			n += x
+		} else if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			x, _ := strconv.ParseInt(v, 10, 64)
+			n += x
+		}
+	}
+	return n
 }

@@ -28,5 +28,6 @@ func run() error {
 	}
 	ops := service.NewOps()
 	ops.Pprof = cfg.Pprof
+	ingress.TuneGC()
 	return ingress.Run(ctx, cfg, log, ops)
 }
