@@ -41,6 +41,7 @@ bench: build $(BIN_DIR)/loadgen
 	go test -run '^$$' -bench . -benchmem -benchtime 1s $(PREFIX)/pkg/...
 	go test -run '^$$' -bench . -benchtime 1x $(PREFIX)/services/projector/ $(PREFIX)/services/uspspoller/
 	go test -run '^$$' -bench . -benchtime 2s $(PREFIX)/services/ingress/
+	go test -run '^$$' -bench BenchmarkConsoleSpeed -benchtime 1x -timeout 30m $(PREFIX)/services/console/
 	$(BIN_DIR)/loadgen ingress -bin $(BIN_DIR)/ingress -duration $(BENCHTIME)
 	$(BIN_DIR)/loadgen normalizer -bin $(BIN_DIR)/normalizer -webhooks 20000
 	$(BIN_DIR)/loadgen pipeline -bin $(BIN_DIR) -o $(BIN_DIR)/bench-pipeline.md
