@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/streams/natstest"
 )
@@ -50,7 +51,7 @@ func TestClusterReplicasAndLeaderFailover(t *testing.T) {
 	if n, err := streams.Partitions(ctx, js); err != nil || n != streams.DefaultPartitions {
 		t.Errorf("partitions %d %v after the replica update", n, err)
 	}
-	waitFor(t, time.Minute, func() error {
+	poll.Until(t, time.Minute, func() error {
 		s, err := js.Stream(ctx, streams.Raw)
 		if err != nil {
 			return err
@@ -113,20 +114,5 @@ func TestClusterReplicasAndLeaderFailover(t *testing.T) {
 	}
 	if info.State.Msgs != uint64(acked) {
 		t.Fatalf("RAW holds %d messages, %d were acked", info.State.Msgs, acked)
-	}
-}
-
-func waitFor(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/waybill-dev/waybill/pkg/deadletter"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/providers"
 	"github.com/waybill-dev/waybill/pkg/providers/providertest"
 	"github.com/waybill-dev/waybill/pkg/streams"
@@ -130,7 +131,7 @@ func (h *harness) checkAccounted(t *testing.T, timeout time.Duration) (events ma
 	}
 	t.Logf("raw messages: %v; %d distinct events", counts, len(want))
 
-	waitFor(t, timeout, func() error {
+	poll.Until(t, timeout, func() error {
 		if err := h.settled(); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/tracking"
 )
 
@@ -73,7 +74,7 @@ func TestCrashLosesNothingAndDuplicatesNothing(t *testing.T) {
 	h.spawn(bin)
 
 	var evs []tracking.Event
-	waitFor(t, 90*time.Second, func() error { // generous: each crash costs an AckWait of redelivery, and CI machines are loaded
+	poll.Until(t, 90*time.Second, func() error { // generous: each crash costs an AckWait of redelivery, and CI machines are loaded
 		if err := h.settled(); err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/waybill-dev/waybill/pkg/cloudevent"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/providers"
 	"github.com/waybill-dev/waybill/pkg/schematest"
 	"github.com/waybill-dev/waybill/pkg/service"
@@ -171,27 +172,11 @@ func (h *harness) events() []tracking.Event {
 	return out
 }
 
-// waitFor polls until check passes or the timeout ends.
-func waitFor(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // waitEvents waits until SHIPMENTS holds n events and RAW/CANDIDATES are done.
 func (h *harness) waitEvents(n int) []tracking.Event {
 	h.t.Helper()
 	var evs []tracking.Event
-	waitFor(h.t, 15*time.Second, func() error {
+	poll.Until(h.t, 15*time.Second, func() error {
 		evs = h.events()
 		if len(evs) != n {
 			return fmt.Errorf("%d events on SHIPMENTS, want %d", len(evs), n)

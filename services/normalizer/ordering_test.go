@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/waybill-dev/waybill/pkg/deadletter"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
 )
@@ -94,7 +95,7 @@ func emitted(t *testing.T, ds []delivery, split bool) map[string][]tracking.Even
 		h.publishRaw(d.source, d.body, nil)
 	}
 	var evs []tracking.Event
-	waitFor(t, 20*time.Second, func() error {
+	poll.Until(t, 20*time.Second, func() error {
 		if err := h.settled(); err != nil {
 			return err
 		}
@@ -175,7 +176,7 @@ func TestDuplicatesBeyondTheStreamWindowAreDropped(t *testing.T) {
 	first := h.waitEvents(len(uniqueCheckpoints(cps)))
 	time.Sleep(1500 * time.Millisecond) // both streams have forgotten the message ids
 	h.publishRaw("wineshipping", wineshippingBody("second", "1ZDUP", cps), nil)
-	waitFor(t, 10*time.Second, h.settled)
+	poll.Until(t, 10*time.Second, h.settled)
 	if got := h.events(); len(got) != len(first) {
 		t.Fatalf("%d events after the late duplicate, want %d", len(got), len(first))
 	}
@@ -201,7 +202,7 @@ func TestUnmappableIsDeadLetteredAndNotShipmentIsNot(t *testing.T) {
 	body, hdr := fixture(t, "carriyo", "notshipment-order-envelope")
 	h.publishRaw("carriyo", body, hdr)
 
-	waitFor(t, 10*time.Second, h.settled)
+	poll.Until(t, 10*time.Second, h.settled)
 	dls := h.stored(streams.DeadLetter, "deadletter.normalizer.>")
 	if len(dls) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dls))
@@ -225,7 +226,7 @@ func TestBufferIsBounded(t *testing.T) {
 		h.publishRaw("wineshipping", wineshippingBody(tn, tn, []checkpoint{{At: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC), Tag: "InTransit"}}), nil)
 	}
 	peak := 0.0
-	waitFor(t, 30*time.Second, func() error {
+	poll.Until(t, 30*time.Second, func() error {
 		peak = max(peak, ops.buffered())
 		if got := len(h.stored(streams.Shipments, ">")); got != n {
 			return fmt.Errorf("%d of %d emitted", got, n)

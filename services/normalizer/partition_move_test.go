@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
 	"github.com/waybill-dev/waybill/services/normalizer"
@@ -56,7 +57,7 @@ func (h *harness) pinnedTo(bin string, p int, warmup string) (*exec.Cmd, string)
 	c := checkpoint{At: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), Tag: "InfoReceived", RawTag: "W0", Message: "label"}
 	h.publishRaw("wineshipping", wineshippingBody(warmup+"-w", warmup, []checkpoint{c}), nil)
 	var pin string
-	waitFor(h.t, 60*time.Second, func() error {
+	poll.Until(h.t, 60*time.Second, func() error {
 		if n := len(h.shipmentEvents("ups:" + warmup)); n != 1 {
 			return fmt.Errorf("warm-up: %d events", n)
 		}
@@ -120,7 +121,7 @@ func TestPartitionMovesWhenOwnerIsKilled(t *testing.T) {
 	for i, c := range cps { // carrier order 1, 2, 0: disorder for the buffer to fix
 		h.publishRaw("wineshipping", wineshippingBody(fmt.Sprintf("%s-%d", tns[1], i), tns[1], []checkpoint{c}), nil)
 	}
-	waitFor(t, 30*time.Second, func() error {
+	poll.Until(t, 30*time.Second, func() error {
 		if _, pending := h.partitionState(p); pending < len(cps) {
 			return fmt.Errorf("%d of %d candidates delivered to A", pending, len(cps))
 		}
@@ -134,7 +135,7 @@ func TestPartitionMovesWhenOwnerIsKilled(t *testing.T) {
 	a.Wait()
 
 	var evs []tracking.Event
-	waitFor(t, 120*time.Second, func() error {
+	poll.Until(t, 120*time.Second, func() error {
 		if evs = h.shipmentEvents(key); len(evs) < len(cps) {
 			return fmt.Errorf("%d of %d events emitted by B", len(evs), len(cps))
 		}
@@ -174,7 +175,7 @@ func TestPartitionMovesOnDrain(t *testing.T) {
 	for i, c := range cps {
 		h.publishRaw("wineshipping", wineshippingBody(fmt.Sprintf("%s-%d", tns[1], i), tns[1], []checkpoint{c}), nil)
 	}
-	waitFor(t, 30*time.Second, func() error {
+	poll.Until(t, 30*time.Second, func() error {
 		if _, pending := h.partitionState(p); pending < len(cps) {
 			return fmt.Errorf("%d of %d candidates delivered to A", pending, len(cps))
 		}
@@ -196,7 +197,7 @@ func TestPartitionMovesOnDrain(t *testing.T) {
 	next := checkpoint{At: base.Add(2 * time.Hour), Tag: "OutForDelivery", RawTag: "D2", Message: "out"}
 	h.publishRaw("wineshipping", wineshippingBody(tns[1]+"-2", tns[1], []checkpoint{next}), nil)
 	var evs []tracking.Event
-	waitFor(t, 45*time.Second, func() error { // well inside the 60s TTL: only an unpin lets B in
+	poll.Until(t, 45*time.Second, func() error { // well inside the 60s TTL: only an unpin lets B in
 		if evs = h.shipmentEvents(key); len(evs) < len(cps)+1 {
 			return fmt.Errorf("%d of %d events", len(evs), len(cps)+1)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/waybill-dev/waybill/pkg/pgtest"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/projection"
 	"github.com/waybill-dev/waybill/pkg/service"
 	"github.com/waybill-dev/waybill/pkg/shipments"
@@ -127,7 +128,7 @@ func (h *harness) eventCount() (int, error) {
 // has settled everything.
 func (h *harness) waitEvents(n int) {
 	h.t.Helper()
-	waitFor(h.t, 30*time.Second, func() error {
+	poll.Until(h.t, 30*time.Second, func() error {
 		got, err := h.eventCount()
 		if err != nil {
 			return err
@@ -249,22 +250,6 @@ func tableHash(t *testing.T, pool *pgxpool.Pool) string {
 		t.Fatal(err)
 	}
 	return sum
-}
-
-// waitFor polls check until it passes or timeout ends.
-func waitFor(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 var t0 = time.Date(2025, 10, 20, 8, 0, 0, 0, time.UTC)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/streams"
 )
 
@@ -32,7 +33,7 @@ func TestPostgresOutage(t *testing.T) {
 
 	proxy.Cut()
 	h.publish(events[third : 2*third]...)
-	waitFor(t, 20*time.Second, func() error {
+	poll.Until(t, 20*time.Second, func() error {
 		failed := h.ops.Ready(context.Background())
 		if failed["postgres"] == "" {
 			return errors.New("still ready with Postgres unreachable")
@@ -68,7 +69,7 @@ func TestPostgresOutage(t *testing.T) {
 	if h.metric("waybill_projector_write_retries_total") == 0 {
 		t.Error("no write was retried")
 	}
-	waitFor(t, 10*time.Second, func() error {
+	poll.Until(t, 10*time.Second, func() error {
 		if failed := h.ops.Ready(context.Background()); len(failed) > 0 {
 			return fmt.Errorf("not ready after Postgres returned: %v", failed)
 		}

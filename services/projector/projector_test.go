@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/waybill-dev/waybill/pkg/deadletter"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/shipments"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
@@ -75,7 +76,7 @@ func TestDeadLettersBadMessages(t *testing.T) {
 
 	h.waitEvents(len(good))
 	var dls []deadletter.Info
-	waitFor(t, 20*time.Second, func() error {
+	poll.Until(t, 20*time.Second, func() error {
 		dls = nil
 		for _, m := range h.stored(streams.DeadLetter) {
 			dls = append(dls, deadletter.Read(m.Header))
@@ -111,7 +112,7 @@ func TestDeadLettersBadMessages(t *testing.T) {
 		}
 	}
 	// Terminated: nothing stays pending behind them.
-	waitFor(t, 10*time.Second, h.settled)
+	poll.Until(t, 10*time.Second, h.settled)
 	if n := h.metric("waybill_projector_rejected_total"); n < 9 {
 		t.Errorf("rejected %v times, want 3 messages x 3 deliveries", n)
 	}
@@ -141,7 +142,7 @@ func TestConsumerDeletedEndsRun(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	h.start()
-	waitFor(t, 10*time.Second, h.settled)
+	poll.Until(t, 10*time.Second, h.settled)
 	if err := h.js.DeleteConsumer(context.Background(), streams.Shipments, projector.ConsumerName); err != nil {
 		t.Fatal(err)
 	}

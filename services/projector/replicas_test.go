@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/service"
 	"github.com/waybill-dev/waybill/services/projector"
 )
@@ -45,7 +46,7 @@ func TestReplicasShareOneConsumer(t *testing.T) {
 			}
 			r.done <- nil
 		})
-		waitFor(t, 30*time.Second, func() error { return readyErr(r.ops) })
+		poll.Until(t, 30*time.Second, func() error { return readyErr(r.ops) })
 		return r
 	}
 	reps := []*replica{start(), start(), start()}

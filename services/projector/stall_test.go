@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/waybill-dev/waybill/pkg/cloudevent"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/schematest"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
@@ -101,7 +102,7 @@ func TestStalledShipments(t *testing.T) {
 func (h *harness) waitScans(n int) {
 	h.t.Helper()
 	base := h.metric("waybill_projector_stall_scans_total", "outcome", "done")
-	waitFor(h.t, 10*time.Second, func() error {
+	poll.Until(h.t, 10*time.Second, func() error {
 		if got := h.metric("waybill_projector_stall_scans_total", "outcome", "done"); got < base+float64(n) {
 			return fmt.Errorf("%v stall scans done, waiting for %v", got, base+float64(n))
 		}
@@ -142,7 +143,7 @@ func (h *harness) alerts() []tracking.Stalled {
 func (h *harness) waitAlerts(n int) map[string]tracking.Stalled {
 	h.t.Helper()
 	var all []tracking.Stalled
-	waitFor(h.t, 10*time.Second, func() error {
+	poll.Until(h.t, 10*time.Second, func() error {
 		if all = h.alerts(); len(all) != n {
 			return fmt.Errorf("%d alerts, want %d", len(all), n)
 		}

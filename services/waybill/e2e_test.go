@@ -22,6 +22,7 @@ import (
 
 	"github.com/waybill-dev/waybill/pkg/lookup"
 	"github.com/waybill-dev/waybill/pkg/pgtest"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/providers"
 	"github.com/waybill-dev/waybill/pkg/tracking"
 )
@@ -85,7 +86,7 @@ func (s *stack) start() {
 			cmd.Wait()
 		}
 	})
-	waitUntil(s.t, 60*time.Second, func() error {
+	poll.Until(s.t, 60*time.Second, func() error {
 		resp, err := http.Get("http://" + s.ingress + "/readyz")
 		if err != nil {
 			return err
@@ -155,21 +156,6 @@ func (s *stack) db() *pgxpool.Pool {
 	}
 	s.t.Cleanup(db.Close)
 	return db
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 type seed struct {
@@ -266,7 +252,7 @@ func TestWaybillRunEndToEnd(t *testing.T) {
 	want := expected(t, all)
 	db := s.db()
 	ctx := context.Background()
-	waitUntil(t, 60*time.Second, func() error {
+	poll.Until(t, 60*time.Second, func() error {
 		for key, evs := range want {
 			var status string
 			var count int
@@ -331,7 +317,7 @@ func TestWaybillRunEndToEnd(t *testing.T) {
 	if len(accepted) != n {
 		t.Fatalf("%d of %d webhooks accepted after retries", len(accepted), n)
 	}
-	waitUntil(t, 90*time.Second, func() error {
+	poll.Until(t, 90*time.Second, func() error {
 		var shipments, events, maxPer int
 		err := db.QueryRow(ctx, `SELECT count(*), coalesce(sum(event_count),0) FROM waybill.shipments WHERE shipment_key LIKE 'ups:1ZTERM%'`).Scan(&shipments, &events)
 		if err != nil {
@@ -465,7 +451,7 @@ func (s *stack) checkCLI(t *testing.T) {
 		t.Fatalf("rejected webhook: %d %v", code, err)
 	}
 	var page struct{ Letters []struct{ Seq uint64 } }
-	waitUntil(t, 10*time.Second, func() error {
+	poll.Until(t, 10*time.Second, func() error {
 		out, err := s.cli(t, "dlq", "list", "--stage", "ingress", "--json")
 		if err != nil {
 			return err

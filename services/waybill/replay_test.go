@@ -19,6 +19,7 @@ import (
 
 	"github.com/waybill-dev/waybill/pkg/cloudevent"
 	"github.com/waybill-dev/waybill/pkg/pgtest"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/projection"
 	"github.com/waybill-dev/waybill/pkg/providers"
 	"github.com/waybill-dev/waybill/pkg/service"
@@ -57,7 +58,7 @@ func TestReplayProjectionMatchesLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	replayWait(t, 30*time.Second, func() error { return projected(ctx, js, pool, len(events)) })
+	poll.Until(t, 30*time.Second, func() error { return projected(ctx, js, pool, len(events)) })
 	stalledKey := events[0].ShipmentKey
 	if _, err := pool.Exec(ctx, "UPDATE waybill.shipments SET stalled_at = now() WHERE shipment_key = $1", stalledKey); err != nil {
 		t.Fatal(err)
@@ -142,7 +143,7 @@ func TestReplayNormalize(t *testing.T) {
 	startNormalizer(t, srv.URL())
 	waitShipments := func() {
 		t.Helper()
-		replayWait(t, 30*time.Second, func() error {
+		poll.Until(t, 30*time.Second, func() error {
 			if n := streamMsgs(t, js, streams.Candidates); n > 0 {
 				return fmt.Errorf("%d candidates not ordered yet", n)
 			}
@@ -458,20 +459,4 @@ func tableOID(t *testing.T, pool *pgxpool.Pool) uint32 {
 		t.Fatal(err)
 	}
 	return oid
-}
-
-// replayWait polls check until it passes or timeout ends.
-func replayWait(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/webhookload"
 )
@@ -30,7 +31,7 @@ func TestRawLeaderFailover(t *testing.T) {
 	defer cancel()
 	l := p.post(ctx, hooks, 40, 8)
 
-	waitFor(t, 2*time.Minute, func() error { return progress(l, len(hooks), 4) })
+	poll.Until(t, 2*time.Minute, func() error { return progress(l, len(hooks), 4) })
 	leader := p.c.WaitStreamLeader(streams.Raw, 30*time.Second)
 	t.Logf("shutting down %s, leader of RAW, after %d of %d webhooks", p.c.Name(leader), len(hooks)-int(l.remaining.Load()), len(hooks))
 	down := time.Now()
@@ -44,8 +45,8 @@ func TestRawLeaderFailover(t *testing.T) {
 	}
 	t.Logf("cluster healthy again %v after the shutdown", time.Since(down).Round(time.Millisecond))
 
-	waitFor(t, 5*time.Minute, func() error { return progress(l, len(hooks), 1) })
-	waitFor(t, 5*time.Minute, func() error { return p.settled(ctx) })
+	poll.Until(t, 5*time.Minute, func() error { return progress(l, len(hooks), 1) })
+	poll.Until(t, 5*time.Minute, func() error { return p.settled(ctx) })
 	for _, f := range l.failures {
 		t.Error(f)
 	}

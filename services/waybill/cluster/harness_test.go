@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/waybill-dev/waybill/pkg/pgtest"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/service"
 	"github.com/waybill-dev/waybill/pkg/shipments"
 	"github.com/waybill-dev/waybill/pkg/streams"
@@ -119,7 +120,7 @@ func (p *pipeline) start(svc string, subprocess bool) *replica {
 	p.mu.Lock()
 	p.replicas[svc] = append(p.replicas[svc], r)
 	p.mu.Unlock()
-	waitFor(p.t, 2*time.Minute, func() error { return r.ready() })
+	poll.Until(p.t, 2*time.Minute, func() error { return r.ready() })
 	return r
 }
 
@@ -320,21 +321,6 @@ func (p *pipeline) addrs(svc string) []string {
 		out = append(out, r.addr)
 	}
 	return out
-}
-
-func waitFor(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // settled reports nil when every stage has consumed and acked everything:

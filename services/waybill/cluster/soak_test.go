@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/webhookload"
 )
@@ -32,7 +33,9 @@ func TestSoakFailures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	l := p.post(ctx, hooks, 60, 16)
-	at := func(frac int) { waitFor(t, 10*time.Minute, func() error { return progress(l, len(hooks)*frac/10, 1) }) }
+	at := func(frac int) {
+		poll.Until(t, 10*time.Minute, func() error { return progress(l, len(hooks)*frac/10, 1) })
+	}
 
 	at(2)
 	leader := p.c.WaitStreamLeader(streams.Raw, 30*time.Second)
@@ -57,7 +60,7 @@ func TestSoakFailures(t *testing.T) {
 	proj[0] = p.start("projector", true)
 
 	at(10)
-	waitFor(t, 10*time.Minute, func() error { return p.settled(ctx) })
+	poll.Until(t, 10*time.Minute, func() error { return p.settled(ctx) })
 	if err := p.c.Healthy(); err != nil {
 		t.Errorf("cluster not healthy at the end: %v", err)
 	}

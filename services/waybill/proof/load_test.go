@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/webhookload"
 )
 
@@ -146,7 +147,7 @@ func (l *load) post(ctx context.Context, w webhookload.Webhook) (int, time.Durat
 func (l *load) waitDispatched(frac float64) {
 	l.t.Helper()
 	target := int64(frac * float64(len(l.hooks)))
-	waitUntil(l.t, 5*time.Minute, func() error {
+	poll.Until(l.t, 5*time.Minute, func() error {
 		if n := l.dispatched.Load(); n < target {
 			return fmt.Errorf("%d of %d webhooks sent, waiting for %d", n, len(l.hooks), target)
 		}

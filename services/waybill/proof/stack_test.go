@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/waybill-dev/waybill/pkg/pgtest"
+	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/streams/natstest"
 	"github.com/waybill-dev/waybill/pkg/webhookload"
 )
@@ -210,7 +211,7 @@ func (p *proc) url(path string) string { return "http://" + p.addr + path }
 // waitReady polls /readyz until it answers 200.
 func (p *proc) waitReady(timeout time.Duration) {
 	p.t.Helper()
-	waitUntil(p.t, timeout, func() error {
+	poll.Until(p.t, timeout, func() error {
 		if !p.running() {
 			return fmt.Errorf("%s exited (see its log)", p.name)
 		}
@@ -388,24 +389,6 @@ func tail(path string, n int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// waitUntil polls check until it passes; at the timeout the test fails
-// with check's last error. Timeouts are generous: the machine is shared,
-// and only termination is guaranteed, never speed.
-func waitUntil(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // pgProxy forwards TCP connections to Postgres. While down it breaks every
