@@ -30,6 +30,7 @@ func LoadCommon(env *Env, defaultAddr string) Common {
 			ShipmentsMaxAge:  env.Duration("WAYBILL_SHIPMENTS_MAX_AGE", 0),
 			DeadLetterMaxAge: env.Duration("WAYBILL_DEADLETTER_MAX_AGE", 0),
 			MaxBytes:         env.Bytes("WAYBILL_STREAM_MAX_BYTES", -1),
+			Partitions:       env.Int("WAYBILL_PARTITIONS", streams.DefaultPartitions, 1, 1024),
 		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/waybill-dev/waybill/pkg/service"
+	"github.com/waybill-dev/waybill/pkg/streams"
 )
 
 func TestEnvReportsEveryProblem(t *testing.T) {
@@ -131,5 +132,22 @@ func TestOpsEndpointsAndGracefulShutdown(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// WAYBILL_PARTITIONS sets the partition count a new CANDIDATES stream is
+// created with; unset it is streams.DefaultPartitions, and out of range an
+// error naming the variable.
+func TestLoadCommonPartitions(t *testing.T) {
+	if c := service.LoadCommon(service.EnvFrom(nil), ":0"); c.Streams.Partitions != streams.DefaultPartitions {
+		t.Errorf("default partitions %d, want %d", c.Streams.Partitions, streams.DefaultPartitions)
+	}
+	if c := service.LoadCommon(service.EnvFrom(map[string]string{"WAYBILL_PARTITIONS": "4"}), ":0"); c.Streams.Partitions != 4 {
+		t.Errorf("WAYBILL_PARTITIONS=4: %d partitions", c.Streams.Partitions)
+	}
+	env := service.EnvFrom(map[string]string{"WAYBILL_PARTITIONS": "0"})
+	service.LoadCommon(env, ":0")
+	if err := env.Err(); err == nil || !strings.Contains(err.Error(), "WAYBILL_PARTITIONS") {
+		t.Errorf("WAYBILL_PARTITIONS=0: error %v, want one naming it", err)
 	}
 }

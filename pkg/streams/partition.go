@@ -39,15 +39,22 @@ func candidatesConfig(c Config) jetstream.StreamConfig {
 		Description: "normalizer work queue: candidate events by shipment partition",
 		Subjects:    []string{"candidates.>"},
 		Storage:     jetstream.FileStorage,
-		// Work queue: a candidate is removed once its partition's orderer
-		// acks it (after SHIPMENTS has it), so the stream holds only work.
-		Retention:  jetstream.WorkQueuePolicy,
+		// Limits, trimmed by the normalizer (TrimEvery): it purges what
+		// every partition's orderer has acked. Not a work queue: a work
+		// queue removes each candidate as it is acked, and with
+		// sync_interval: always each removal is a tombstone written and
+		// fsynced on the stream's serial write path, which halved how many
+		// candidates per second the stream could take. MaxAge is only a
+		// backstop for a normalizer that never comes back.
+		Retention:  jetstream.LimitsPolicy,
 		Replicas:   c.Replicas,
 		MaxAge:     7 * 24 * time.Hour,
 		MaxBytes:   c.MaxBytes,
 		Discard:    jetstream.DiscardNew,
 		Duplicates: min(c.DuplicateWindow, 7*24*time.Hour),
 		Metadata:   map[string]string{partitionsKey: strconv.Itoa(c.Partitions)},
+		// Mapping stores its candidates as atomic batches (batch.go).
+		AllowAtomicPublish: true,
 	}
 }
 
@@ -59,13 +66,13 @@ func ensureCandidates(ctx context.Context, js jetstream.JetStream, c Config) err
 		if n, ok := s.CachedInfo().Config.Metadata[partitionsKey]; ok {
 			sc.Metadata[partitionsKey] = n
 		}
+		// A stream's retention cannot change: one created as a work queue
+		// by an earlier version stays one (trimming it is harmless).
+		sc.Retention = s.CachedInfo().Config.Retention
 	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("streams: %s: %w", Candidates, err)
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-		return fmt.Errorf("streams: create or update %s: %w", Candidates, err)
-	}
-	return nil
+	return ensureStream(ctx, js, sc)
 }
 
 // Partitions reads the partition count recorded in CANDIDATES.

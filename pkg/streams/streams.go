@@ -97,9 +97,12 @@ func StreamConfigs(c Config) []jetstream.StreamConfig {
 			Discard: jetstream.DiscardNew, Duplicates: dup,
 		}
 	}
+	shipments := base(Shipments, "normalized shipment events: shipments.<carrier>.<tracking>.<status>", []string{"shipments.>"}, c.ShipmentsMaxAge)
+	// The normalizer stores each reorder flush as atomic batches (batch.go).
+	shipments.AllowAtomicPublish = true
 	return []jetstream.StreamConfig{
 		base(Raw, "provider payloads as received, CloudEvents in binary mode", []string{"raw.>"}, c.RawMaxAge),
-		base(Shipments, "normalized shipment events: shipments.<carrier>.<tracking>.<status>", []string{"shipments.>"}, c.ShipmentsMaxAge),
+		shipments,
 		base(DeadLetter, "messages a stage could not process, with the reason: deadletter.<stage>.<source>", []string{"deadletter.>"}, c.DeadLetterMaxAge),
 		base(Alerts, "operational alerts such as stalled shipments: alerts.<kind>.>", []string{"alerts.>"}, c.DeadLetterMaxAge),
 	}
@@ -109,8 +112,8 @@ func StreamConfigs(c Config) []jetstream.StreamConfig {
 // services may call it at once at start.
 func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	for _, sc := range StreamConfigs(cfg) {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("streams: create or update %s: %w", sc.Name, err)
+		if err := ensureStream(ctx, js, sc); err != nil {
+			return err
 		}
 	}
 	return ensureCandidates(ctx, js, cfg.withDefaults())
