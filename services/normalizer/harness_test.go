@@ -200,10 +200,12 @@ func (h *harness) settled() error {
 	if info.NumPending > 0 || info.NumAckPending > 0 {
 		return fmt.Errorf("raw consumer: %d pending, %d unacked", info.NumPending, info.NumAckPending)
 	}
-	s, _ := h.js.Stream(ctx, streams.Candidates)
-	si, _ := s.Info(ctx)
-	if si.State.Msgs > 0 {
-		return fmt.Errorf("%d candidates not acked", si.State.Msgs)
+	n, err := normalizer.PendingCandidates(ctx, h.js)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%d candidates not acked", n)
 	}
 	return nil
 }

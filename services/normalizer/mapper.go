@@ -21,35 +21,70 @@ import (
 
 // mapper consumes RAW, maps each message with its provider and publishes
 // the candidate events to their shipment's CANDIDATES partition. A raw
-// message is acked only after all its candidates have their PubAck; one that
-// cannot be mapped is acked only after its dead letter has one.
+// message is acked only after all its candidates are stored; one that
+// cannot be mapped is acked only after its dead letter is.
+//
+// Raw messages are taken in groups: what the consumer has at hand, up to
+// groupMax, and the group's candidates are stored together as atomic
+// batches (pkg/streams/batch.go), one fsync for the group instead of one per
+// candidate. Candidates carry no message id: a candidate stored twice (a
+// provider's retry, a redelivered raw message) is dropped by ordering,
+// which remembers the ids it emitted, and an id in a batch that the stream
+// had already seen would refuse the whole batch.
 type mapper struct {
 	js         jetstream.JetStream
+	candidates *streams.Publisher // CANDIDATES
 	partitions int
 	m          *metrics
 	log        zerolog.Logger
 }
 
-// inflight is a raw message whose outputs are being stored.
-type inflight struct {
-	msg     jetstream.Msg
-	futures []jetstream.PubAckFuture
-	dead    string // non-empty: dead-lettered for this reason, Term after the PubAck
-	failed  error  // a publish could not even start: redeliver
+const (
+	// groupMax bounds the raw messages mapped into one group.
+	groupMax = 256
+	// groupWait is how long a group waits for one more raw message that
+	// is not at hand yet: short, it only gathers what is in flight.
+	groupWait = time.Millisecond
+)
+
+// group is raw messages being stored: their candidates, and their dead
+// letters' futures.
+type group struct {
+	raws []rawOutcome
+	msgs []*nats.Msg // candidates of every raw message, in order
+}
+
+// rawOutcome is one raw message of a group and what became of it.
+type rawOutcome struct {
+	msg      jetstream.Msg
+	from, to int                    // its candidates: group.msgs[from:to]
+	dead     string                 // non-empty: dead-lettered for this reason, Term once stored
+	deadFut  jetstream.PubAckFuture // the dead letter's publish
+	failed   error                  // could not even be published: redeliver
+}
+
+// merge appends o's raw messages and candidates to g.
+func (g *group) merge(o *group) {
+	off := len(g.msgs)
+	for _, r := range o.raws {
+		r.from, r.to = r.from+off, r.to+off
+		g.raws = append(g.raws, r)
+	}
+	g.msgs = append(g.msgs, o.msgs...)
 }
 
 // run maps until ctx ends, then stops fetching and finishes what is in
-// flight. Publishes are asynchronous and a second goroutine waits for their
-// acks in order, so mapping the next message overlaps storing the last.
+// flight. A second goroutine stores each group and settles its raw
+// messages, so mapping the next group overlaps storing the last.
 func (mp *mapper) run(ctx context.Context, cons jetstream.Consumer) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(512))
 	if err != nil {
 		return fmt.Errorf("normalizer: raw consumer: %w", err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
-	pending := make(chan inflight, 4096)
+	pending := make(chan *group, 16)
 	done := make(chan struct{})
-	go func() { defer close(done); mp.settle(pending) }()
+	go func() { defer close(done); mp.store(pending) }()
 	defer func() { close(pending); <-done }()
 	for {
 		msg, err := it.Next()
@@ -60,64 +95,95 @@ func (mp *mapper) run(ctx context.Context, cons jetstream.Consumer) error {
 			mp.log.Warn().Err(err).Msg("raw consumer")
 			continue
 		}
-		pending <- mp.handle(msg)
+		g := &group{}
+		mp.handle(g, msg)
+		for len(g.raws) < groupMax {
+			next, err := it.Next(jetstream.NextMaxWait(groupWait))
+			if err != nil {
+				break // nothing at hand (or closing: the next Next says so)
+			}
+			mp.handle(g, next)
+		}
+		pending <- g
 	}
 }
 
-// settle acks each raw message once its outputs are stored, or naks it for
-// redelivery when a publish failed (nothing is lost: the outputs carry
-// message ids, so a retry stores no duplicate).
-func (mp *mapper) settle(pending <-chan inflight) {
-	for p := range pending {
-		failed := p.failed
-		for _, f := range p.futures {
+// store stores each group's candidates and settles its raw messages: ack
+// once stored, nak for redelivery when a publish failed (nothing is lost:
+// a retry's duplicates are dropped by ordering), Term once a dead letter
+// is stored.
+func (mp *mapper) store(pending <-chan *group) {
+	for g := range pending {
+		// Group commit: the groups mapped while the last one was being
+		// stored go out together, so the busier the stream, the larger
+		// (and cheaper per candidate) the batches, with no wait added.
+		for more := true; more && len(g.raws) < 4*groupMax; {
 			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				failed = err
+			case next, ok := <-pending:
+				if !ok {
+					more = false
+					break
+				}
+				g.merge(next)
+			default:
+				more = false
 			}
 		}
-		switch {
-		case failed != nil:
-			mp.log.Warn().Err(failed).Str("subject", p.msg.Subject()).Msg("publish failed: raw message will be redelivered")
-			_ = p.msg.NakWithDelay(time.Second)
-		case p.dead != "":
-			_ = p.msg.TermWithReason(p.dead)
-		default:
-			_ = p.msg.Ack()
+		stored := mp.candidates.PublishAll(context.Background(), g.msgs)
+		for _, r := range g.raws {
+			failed := r.failed
+			for _, s := range stored[r.from:r.to] {
+				if s.Err != nil {
+					failed = s.Err
+				}
+			}
+			if r.deadFut != nil {
+				select {
+				case <-r.deadFut.Ok():
+				case failed = <-r.deadFut.Err():
+				}
+			}
+			switch {
+			case failed != nil:
+				mp.log.Warn().Err(failed).Str("subject", r.msg.Subject()).Msg("publish failed: raw message will be redelivered")
+				_ = r.msg.NakWithDelay(time.Second)
+			case r.dead != "":
+				_ = r.msg.TermWithReason(r.dead)
+			default:
+				_ = r.msg.Ack()
+			}
 		}
 	}
 }
 
-// handle maps one raw message and starts publishing its outputs.
-func (mp *mapper) handle(msg jetstream.Msg) inflight {
+// handle maps one raw message into g.
+func (mp *mapper) handle(g *group, msg jetstream.Msg) {
 	source := strings.TrimPrefix(msg.Subject(), "raw.")
+	r := rawOutcome{msg: msg, from: len(g.msgs), to: len(g.msgs)}
+	defer func() { g.raws = append(g.raws, r) }()
 	events, err := mp.mapRaw(source, msg)
 	switch {
 	case errors.Is(err, providers.ErrNotShipment):
 		mp.m.raw.WithLabelValues(source, "not_shipment").Inc()
 		mp.log.Debug().Str("source", source).Str("raw_event_id", msg.Headers().Get("ce-id")).Msg("not a shipment event")
-		return inflight{msg: msg}
+		return
 	case err != nil:
-		return mp.deadLetter(source, msg, err)
+		r.dead, r.deadFut, r.failed = mp.deadLetter(source, msg, err)
+		return
 	}
-	p := inflight{msg: msg}
 	for i := range events {
 		e := &events[i]
 		out, err := shipments.Message(streams.CandidateSubject(streams.PartitionOf(e.ShipmentKey, mp.partitions), e.Carrier, e.TrackingNumber), e)
-		if err == nil {
-			var f jetstream.PubAckFuture
-			if f, err = mp.js.PublishMsgAsync(out, jetstream.WithMsgID(e.ID)); err == nil {
-				p.futures = append(p.futures, f)
-				continue
-			}
+		if err != nil {
+			g.msgs = g.msgs[:r.from]
+			r.to, r.failed = r.from, fmt.Errorf("candidate %s of %s: %w", e.ID, e.ShipmentKey, err)
+			return
 		}
-		p.failed = fmt.Errorf("candidate %s of %s: %w", e.ID, e.ShipmentKey, err)
-		return p
+		g.msgs = append(g.msgs, out)
 	}
+	r.to = len(g.msgs)
 	mp.m.raw.WithLabelValues(source, "mapped").Inc()
 	mp.m.eventsIn.WithLabelValues(source).Add(float64(len(events)))
-	return p
 }
 
 // mapRaw maps a raw message and counts the carrier statuses no mapping
@@ -175,20 +241,20 @@ func MapRaw(source string, h nats.Header, data []byte) ([]tracking.Event, error)
 	return events, nil
 }
 
-// deadLetter stores the raw message on deadletter.normalizer.<source> with
-// the reason and its original headers; the raw message is terminated once
-// the dead letter is stored.
-func (mp *mapper) deadLetter(source string, msg jetstream.Msg, cause error) inflight {
+// deadLetter starts storing the raw message on
+// deadletter.normalizer.<source> with the reason and its original headers;
+// the raw message is terminated once the dead letter is stored.
+func (mp *mapper) deadLetter(source string, msg jetstream.Msg, cause error) (reason string, f jetstream.PubAckFuture, failed error) {
 	orig := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
 	dl := deadletter.New("normalizer", source, cause.Error(), orig)
 	f, err := mp.js.PublishMsgAsync(dl, jetstream.WithMsgID(dl.Header.Get(nats.MsgIdHdr)))
 	if err != nil {
-		return inflight{msg: msg, failed: fmt.Errorf("dead letter: %w", err)}
+		return "", nil, fmt.Errorf("dead letter: %w", err)
 	}
 	mp.m.raw.WithLabelValues(source, "deadlettered").Inc()
 	mp.m.deadLetters.WithLabelValues(source).Inc()
 	mp.log.Warn().Str("source", source).Str("raw_event_id", msg.Headers().Get("ce-id")).Str("reason", truncate(cause.Error(), 200)).Msg("raw message dead-lettered")
-	return inflight{msg: msg, futures: []jetstream.PubAckFuture{f}, dead: truncate(cause.Error(), 200)}
+	return truncate(cause.Error(), 200), f, nil
 }
 
 func truncate(s string, n int) string {

@@ -3,16 +3,17 @@ package normalizer
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	raw         *prometheus.CounterVec // by source and outcome
-	eventsIn    *prometheus.CounterVec // candidates mapped, by source
-	eventsOut   *prometheus.CounterVec // emitted to SHIPMENTS, by source
-	duplicates  prometheus.Counter
-	late        prometheus.Counter
-	unknown     *prometheus.CounterVec // unmapped carrier statuses, by source
-	deadLetters *prometheus.CounterVec // by stage step and source
-	buffered    prometheus.Gauge
-	flushes     prometheus.Histogram
-	acquired    prometheus.Counter
+	raw          *prometheus.CounterVec // by source and outcome
+	eventsIn     *prometheus.CounterVec // candidates mapped, by source
+	eventsOut    *prometheus.CounterVec // emitted to SHIPMENTS, by source
+	duplicates   prometheus.Counter
+	late         prometheus.Counter
+	unknown      *prometheus.CounterVec // unmapped carrier statuses, by source
+	deadLetters  *prometheus.CounterVec // by stage step and source
+	buffered     prometheus.Gauge
+	flushes      prometheus.Histogram
+	flushSeconds prometheus.Histogram
+	acquired     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -35,9 +36,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Events held in reorder buffers."}),
 		flushes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waybill_normalizer_flush_events",
 			Help: "Events emitted per flush.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
+		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waybill_normalizer_flush_seconds",
+			Help:    "Time a flush takes to store its events on SHIPMENTS and its states, and ack its candidates.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 		acquired: prometheus.NewCounter(prometheus.CounterOpts{Name: "waybill_normalizer_partitions_acquired_total",
 			Help: "CANDIDATES partitions this replica became the pinned owner of (at start, and on every handover)."}),
 	}
-	reg.MustRegister(m.raw, m.eventsIn, m.eventsOut, m.duplicates, m.late, m.unknown, m.deadLetters, m.buffered, m.flushes, m.acquired)
+	reg.MustRegister(m.raw, m.eventsIn, m.eventsOut, m.duplicates, m.late, m.unknown, m.deadLetters, m.buffered, m.flushes, m.flushSeconds, m.acquired)
 	return m
 }

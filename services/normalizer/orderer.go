@@ -2,7 +2,6 @@ package normalizer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/waybill-dev/waybill/pkg/deadletter"
 	"github.com/waybill-dev/waybill/pkg/shipments"
+	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
 )
 
@@ -21,19 +21,37 @@ import (
 // Every candidate of a shipment lands in the same partition, so its buffer
 // sees all of them; the buffer is emitted ReorderWindow after its first
 // event arrived, sorted by (occurred_at, status rank, id).
+//
+// Emitting (a flush) waits on fsynced writes: the events on SHIPMENTS, then
+// the shipments' states in KV. Flushes therefore run beside the loop, up to
+// maxFlushes at once, so candidates keep arriving and the next due buffers
+// go out while earlier writes are stored. A shipment is in at most one
+// flush at a time: its state is written in emission order, and a buffer
+// whose shipment is still being stored waits for the next tick.
 type orderer struct {
-	cfg    Config
-	js     jetstream.JetStream
-	states *stateStore
-	m      *metrics
-	log    zerolog.Logger
+	cfg       Config
+	js        jetstream.JetStream
+	shipments *streams.Publisher // SHIPMENTS
+	states    *stateStore
+	m         *metrics
+	log       zerolog.Logger
 
 	buffers  map[string]*buffer
 	queue    []*buffer // by first arrival = by due time (one window for all)
 	buffered int
 	now      func() time.Time
 	ho       *handover // partition ownership changes (ownership.go)
+
+	storing  map[string]struct{} // shipments with a flush in flight
+	flushing int                 // flushes in flight
+	done     chan *flushJob      // flushes that finished storing
+	epoch    map[int]uint64      // per partition, bumped when it is (re)acquired
 }
+
+// maxFlushes bounds the flushes in flight. Each is a pipeline of async
+// publishes, so a few are enough to keep SHIPMENTS and the state bucket
+// busy at once.
+const maxFlushes = 4
 
 type buffer struct {
 	key   string
@@ -48,18 +66,24 @@ type candidate struct {
 	msg jetstream.Msg
 }
 
-func newOrderer(cfg Config, js jetstream.JetStream, states *stateStore, m *metrics, partitions int, log zerolog.Logger) *orderer {
-	return &orderer{cfg: cfg, js: js, states: states, m: m, log: log, buffers: map[string]*buffer{}, now: time.Now,
-		ho: newHandover(cfg.HandoverGrace, partitions)}
+func newOrderer(cfg Config, js jetstream.JetStream, shipments *streams.Publisher, states *stateStore, m *metrics, partitions int, log zerolog.Logger) *orderer {
+	return &orderer{cfg: cfg, js: js, shipments: shipments, states: states, m: m, log: log, buffers: map[string]*buffer{}, now: time.Now,
+		ho: newHandover(cfg.HandoverGrace, partitions), storing: map[string]struct{}{},
+		done: make(chan *flushJob, maxFlushes), epoch: map[int]uint64{}}
 }
 
-// run orders candidates from in until ctx ends; then it flushes what it
-// holds (emitting early rather than leaving events to wait out AckWait on
-// another replica) and returns.
+// run orders candidates from in until ctx ends; then it waits for the
+// flushes in flight, flushes what it holds (emitting early rather than
+// leaving events to wait out AckWait on another replica) and returns.
 func (o *orderer) run(ctx context.Context, in <-chan jetstream.Msg) {
+	// A buffer goes out at most a tick after its window ends. Each flush
+	// is a batch: a shorter tick makes more, smaller batches, and a batch
+	// has a fixed cost (see streams.MinBatch), so 100ms for the default 2s.
 	tick := min(max(o.cfg.ReorderWindow/20, 5*time.Millisecond), 100*time.Millisecond)
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
+	// Stores outlive ctx: a drain finishes what it started.
+	storeCtx := context.WithoutCancel(ctx)
 	for {
 		// Backpressure: with the buffers full, stop taking candidates;
 		// the consumers then stop fetching.
@@ -69,13 +93,25 @@ func (o *orderer) run(ctx context.Context, in <-chan jetstream.Msg) {
 		}
 		select {
 		case <-ctx.Done():
-			o.flush(context.Background(), o.takeDue(time.Time{}, true))
+			for o.flushing > 0 {
+				o.finish(<-o.done)
+			}
+			if due := o.takeDue(time.Time{}, true); len(due) > 0 {
+				job := o.start(due)
+				o.store(storeCtx, job)
+				o.finish(<-o.done)
+			}
 			return
 		case msg := <-input:
 			o.add(msg)
+		case job := <-o.done:
+			o.finish(job)
 		case <-ticker.C:
+			if o.flushing >= maxFlushes {
+				continue
+			}
 			if due := o.takeDue(o.now(), false); len(due) > 0 {
-				o.flush(ctx, due)
+				go o.store(storeCtx, o.start(due))
 			}
 		}
 	}
@@ -110,17 +146,32 @@ func (o *orderer) add(msg jetstream.Msg) {
 }
 
 // takeDue removes the buffers whose window has passed (all with force),
-// except those of a partition held after a handover.
+// except those of a partition held after a handover and those whose
+// shipment's previous flush is still storing: they stay at the front of
+// the queue for the next tick.
 func (o *orderer) takeDue(now time.Time, force bool) []*buffer {
 	n := 0
 	for n < len(o.queue) && (force || !o.queue[n].first.Add(o.cfg.ReorderWindow).After(now)) {
 		n++
 	}
-	due := o.queue[:n:n]
-	o.queue = o.queue[n:]
-	if !force && o.ho.holding() {
-		due, o.queue = o.ho.release(due, o.queue, now)
+	due, rest := o.queue[:n:n], o.queue[n:]
+	if len(o.storing) > 0 {
+		var ready, busy []*buffer
+		for _, b := range due {
+			if _, ok := o.storing[b.key]; ok {
+				busy = append(busy, b)
+			} else {
+				ready = append(ready, b)
+			}
+		}
+		if len(busy) > 0 {
+			due, rest = ready, append(busy, rest...)
+		}
 	}
+	if !force && o.ho.holding() {
+		due, rest = o.ho.release(due, rest, now)
+	}
+	o.queue = rest
 	for _, b := range due {
 		delete(o.buffers, b.key)
 		o.buffered -= len(b.items)
@@ -131,25 +182,48 @@ func (o *orderer) takeDue(now time.Time, force bool) []*buffer {
 
 // emission is one shipment's part of a flush.
 type emission struct {
-	b        *buffer
-	state    *shipmentState
-	futures  []jetstream.PubAckFuture
-	emitted  int
-	err      error
-	stateFut jetstream.PubAckFuture
+	b       *buffer
+	state   *shipmentState
+	loaded  bool   // state read from KV by this flush (not cached)
+	epoch   uint64 // its partition's epoch when the flush started
+	emitted int
+	err     error
 }
 
-// flush emits the due buffers: for each shipment, drop what its state has
-// already seen, sort the rest, flag what sorts before the watermark as late,
-// and publish to SHIPMENTS; then store the new states; then ack the
-// candidates. Publishes and state writes of all shipments pipeline.
-func (o *orderer) flush(ctx context.Context, due []*buffer) {
-	if len(due) == 0 {
-		return
+// flushJob is one flush: the due buffers of one tick.
+type flushJob struct {
+	ems []*emission
+}
+
+// start claims the due buffers' shipments for a flush and takes their
+// cached states. The cache is only touched on the loop's goroutine: here
+// and in finish.
+func (o *orderer) start(due []*buffer) *flushJob {
+	job := &flushJob{ems: make([]*emission, len(due))}
+	for i, b := range due {
+		em := &emission{b: b, epoch: o.epoch[b.part]}
+		em.state, _ = o.states.cache.get(b.key)
+		job.ems[i] = em
+		o.storing[b.key] = struct{}{}
 	}
-	ems := make([]*emission, len(due))
-	o.loadStates(ctx, due, ems)
-	for _, em := range ems {
+	o.flushing++
+	return job
+}
+
+// store emits a flush's buffers: for each shipment, drop what its state
+// has already seen, sort the rest, flag what sorts before the watermark as
+// late, and publish to SHIPMENTS; then store the new states; then ack the
+// candidates. Publishes and state writes of all its shipments pipeline. It
+// runs beside the loop and hands the job back on done.
+func (o *orderer) store(ctx context.Context, job *flushJob) {
+	defer func() { o.done <- job }()
+	start := time.Now()
+	o.loadStates(ctx, job.ems)
+	var (
+		msgs  []*nats.Msg
+		owner []*emission // msgs[i] is owner[i]'s
+	)
+	for _, em := range job.ems {
 		if em.err != nil {
 			continue
 		}
@@ -167,12 +241,8 @@ func (o *orderer) flush(ctx context.Context, due []*buffer) {
 				em.err = err
 				break
 			}
-			f, err := o.js.PublishMsgAsync(msg, jetstream.WithMsgID(c.ev.ID))
-			if err != nil {
-				em.err = err
-				break
-			}
-			em.futures = append(em.futures, f)
+			msg.Header.Set(nats.MsgIdHdr, c.ev.ID)
+			msgs, owner = append(msgs, msg), append(owner, em)
 			em.state.add(&c.ev)
 			em.emitted++
 			if c.ev.Late {
@@ -181,38 +251,70 @@ func (o *orderer) flush(ctx context.Context, due []*buffer) {
 			o.m.eventsOut.WithLabelValues(c.ev.Source).Inc()
 		}
 	}
-	for _, em := range ems {
-		if em.err == nil {
-			em.err = waitAll(em.futures)
-		}
-		if em.err == nil && em.emitted > 0 {
-			em.stateFut, em.err = o.states.writeAsync(em.b.key, em.state)
+	// One flush's events go out together: as atomic batches, one fsync
+	// for many events (pkg/streams/batch.go).
+	for i, r := range o.shipments.PublishAll(ctx, msgs) {
+		if r.Err != nil && owner[i].err == nil {
+			owner[i].err = r.Err
 		}
 	}
-	for _, em := range ems {
-		o.settle(ctx, em)
+	// Then the states, together too.
+	var (
+		writes  []*nats.Msg
+		writers []*emission
+	)
+	for _, em := range job.ems {
+		if em.err != nil || em.emitted == 0 {
+			continue
+		}
+		w, err := o.states.writeMsg(em.b.key, em.state)
+		if err != nil {
+			em.err = err
+			continue
+		}
+		writes, writers = append(writes, w), append(writers, em)
 	}
+	for i, r := range o.states.pub.PublishAll(ctx, writes) {
+		em := writers[i]
+		switch {
+		case r.Err == nil:
+			em.state.rev = r.Seq
+		case isWrongSequence(r.Err):
+			em.err = o.states.reconcile(ctx, em.b.key, em.state)
+		default:
+			em.err = r.Err
+		}
+	}
+	for _, em := range job.ems {
+		o.settle(em)
+	}
+	o.m.flushSeconds.Observe(time.Since(start).Seconds())
+}
+
+// finish takes a stored flush back on the loop's goroutine: its shipments
+// can be flushed again, and the states it read or wrote are cached,
+// unless it failed (the retry must start from what is really stored) or
+// the shipment's partition was acquired again meanwhile.
+func (o *orderer) finish(job *flushJob) {
+	for _, em := range job.ems {
+		delete(o.storing, em.b.key)
+		switch {
+		case em.err != nil || em.epoch != o.epoch[em.b.part]:
+			o.states.forget(em.b.key)
+		case em.loaded:
+			o.states.cache.put(em.b.key, em.state)
+		}
+	}
+	o.flushing--
 }
 
 // settle acks a shipment's candidates once its events and state are
 // stored, or hands them back for redelivery.
-func (o *orderer) settle(ctx context.Context, em *emission) {
-	if em.err == nil && em.stateFut != nil {
-		select {
-		case ack := <-em.stateFut.Ok():
-			o.states.written(em.state, ack.Sequence)
-		case err := <-em.stateFut.Err():
-			if isWrongSequence(err) {
-				err = o.states.reconcile(ctx, em.b.key, em.state)
-			}
-			em.err = err
-		}
-	}
+func (o *orderer) settle(em *emission) {
 	if em.err != nil {
 		// The events may be on SHIPMENTS already; their redelivery is
-		// deduplicated there by message id. The cached state is dropped so
-		// the retry starts from what is really stored.
-		o.states.forget(em.b.key)
+		// deduplicated there by message id. finish drops the cached state
+		// so the retry starts from what is really stored.
 		o.log.Warn().Err(em.err).Str("shipment_key", em.b.key).Int("events", len(em.b.items)).Msg("flush failed: candidates will be redelivered")
 		for _, c := range em.b.items {
 			_ = c.msg.NakWithDelay(time.Second)
@@ -226,46 +328,26 @@ func (o *orderer) settle(ctx context.Context, em *emission) {
 	}
 }
 
-// loadStates fetches the states of the due shipments, the cache misses
-// concurrently (a KV read is a round trip). Only this goroutine touches
-// the cache: loaders fill their own emission, the cache is filled after.
-func (o *orderer) loadStates(ctx context.Context, due []*buffer, ems []*emission) {
+// loadStates reads the states the cache did not have, concurrently (a KV
+// read is a round trip). Loaders fill their own emission only; finish
+// caches what they read.
+func (o *orderer) loadStates(ctx context.Context, ems []*emission) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
-	var missed []*emission
-	for i, b := range due {
-		ems[i] = &emission{b: b}
-		if st, ok := o.states.cache.get(b.key); ok {
-			ems[i].state = st
+	for _, em := range ems {
+		if em.state != nil {
 			continue
 		}
-		missed = append(missed, ems[i])
+		em.loaded = true
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(em *emission) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			em.state, em.err = o.states.load(ctx, em.b.key)
-		}(ems[i])
+		}()
 	}
 	wg.Wait()
-	for _, em := range missed {
-		if em.err == nil {
-			o.states.cache.put(em.b.key, em.state)
-		}
-	}
-}
-
-func waitAll(futures []jetstream.PubAckFuture) error {
-	var errs []error
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // deadLetter moves an undecodable candidate to DEADLETTER (it cannot be

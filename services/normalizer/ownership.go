@@ -266,6 +266,7 @@ func (o *orderer) acquired(p int) {
 			}
 		}
 	}
+	o.epoch[p]++ // a flush in flight must not cache its states again
 	o.m.acquired.Inc()
 	o.log.Info().Int("partition", p).Dur("hold", o.ho.grace).Msg("partition acquired")
 }

@@ -82,7 +82,11 @@ func Run(ctx context.Context, cfg Config, log zerolog.Logger, ops *service.Ops) 
 	defer stopHTTP()
 	go func() { errc <- service.Serve(httpCtx, log, ln, ops.Handler(), cfg.ShutdownTimeout) }()
 
-	mp := &mapper{js: pub, partitions: partitions, m: m, log: log}
+	candidatesPub, err := streams.NewPublisher(ctx, pub, streams.Candidates)
+	if err != nil {
+		return err
+	}
+	mp := &mapper{js: pub, candidates: candidatesPub, partitions: partitions, m: m, log: log}
 	wg.Add(1)
 	go func() { defer wg.Done(); errc <- mp.run(ctx, rawCons) }()
 
@@ -97,9 +101,15 @@ func Run(ctx context.Context, cfg Config, log zerolog.Logger, ops *service.Ops) 
 		readers.Add(1)
 		go func() { defer readers.Done(); readPartition(ctx, p, it, in, owned, log) }()
 	}
-	o := newOrderer(cfg, pub, states, m, partitions, log)
+	shipmentsPub, err := streams.NewPublisher(ctx, pub, streams.Shipments)
+	if err != nil {
+		return err
+	}
+	o := newOrderer(cfg, pub, shipmentsPub, states, m, partitions, log)
 	wg.Add(1)
 	go func() { defer wg.Done(); o.run(ctx, in) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); trimLoop(ctx, js, partitions, log) }()
 
 	<-ctx.Done()
 	log.Info().Msg("draining")

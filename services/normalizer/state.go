@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
 )
 
@@ -112,38 +114,68 @@ func laterMark(a, b mark) bool {
 type stateStore struct {
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
+	pub    *streams.Publisher // the bucket's stream, for a flush's writes at once
 	cache  genCache
 	prefix string
 }
 
 func newStateStore(ctx context.Context, js jetstream.JetStream, ttl time.Duration, replicas, cacheSize int) (*stateStore, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: StateBucket, Description: "normalizer: per-shipment dedup set and watermark",
-		History: 1, TTL: ttl, Storage: jetstream.FileStorage, Replicas: replicas,
-	})
+	// A flush writes its states as atomic batches (pkg/streams/batch.go);
+	// the KV API cannot ask for allow_atomic, so the bucket's stream is
+	// updated after it. Both are skipped when the bucket is already as
+	// asked: an update turns allow_atomic off for a moment (the other
+	// replicas then write one by one for a while, see batchRetryAfter), and
+	// stream updates race consumer creation in nats-server (streams.Ensure).
+	stream := "KV_" + StateBucket
+	s, err := js.Stream(ctx, stream)
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("normalizer: state bucket: %w", err)
+	}
+	if err != nil || !stateBucketAsAsked(s.CachedInfo().Config, ttl, replicas) {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: StateBucket, Description: stateBucketDescription,
+			History: 1, TTL: ttl, Storage: jetstream.FileStorage, Replicas: replicas,
+		}); err != nil {
+			return nil, fmt.Errorf("normalizer: state bucket: %w", err)
+		}
+		if s, err = js.Stream(ctx, stream); err != nil {
+			return nil, fmt.Errorf("normalizer: state bucket: %w", err)
+		}
+		if cfg := s.CachedInfo().Config; !cfg.AllowAtomicPublish {
+			cfg.AllowAtomicPublish = true
+			if _, err := js.UpdateStream(ctx, cfg); err != nil {
+				return nil, fmt.Errorf("normalizer: state bucket: %w", err)
+			}
+		}
+	}
+	kv, err := js.KeyValue(ctx, StateBucket)
 	if err != nil {
 		return nil, fmt.Errorf("normalizer: state bucket: %w", err)
 	}
-	return &stateStore{js: js, kv: kv, cache: newGenCache(cacheSize), prefix: "$KV." + StateBucket + "."}, nil
+	pub, err := streams.NewPublisher(ctx, js, stream)
+	if err != nil {
+		return nil, err
+	}
+	return &stateStore{js: js, kv: kv, pub: pub, cache: newGenCache(cacheSize), prefix: "$KV." + StateBucket + "."}, nil
+}
+
+const stateBucketDescription = "normalizer: per-shipment dedup set and watermark"
+
+// stateBucketAsAsked reports whether the state bucket's stream, configured
+// as have, is what newStateStore would make of it.
+func stateBucketAsAsked(have jetstream.StreamConfig, ttl time.Duration, replicas int) bool {
+	return have.MaxMsgsPerSubject == 1 && streams.Covers(have, jetstream.StreamConfig{
+		Name: "KV_" + StateBucket, Description: stateBucketDescription, Subjects: have.Subjects,
+		Storage: jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Replicas: replicas,
+		MaxAge: ttl, MaxBytes: have.MaxBytes, Discard: have.Discard, Duplicates: have.Duplicates,
+		AllowAtomicPublish: true,
+	})
 }
 
 // stateKey makes a KV key of a shipment key: base64url keeps it within the
 // KV key alphabet and collision-free (unlike a subject token).
 func stateKey(shipmentKey string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(shipmentKey))
-}
-
-// get returns the state of a shipment, from the cache or KV.
-func (s *stateStore) get(ctx context.Context, shipmentKey string) (*shipmentState, error) {
-	if st, ok := s.cache.get(shipmentKey); ok {
-		return st, nil
-	}
-	st, err := s.load(ctx, shipmentKey)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.put(shipmentKey, st)
-	return st, nil
 }
 
 func (s *stateStore) load(ctx context.Context, shipmentKey string) (*shipmentState, error) {
@@ -164,21 +196,20 @@ func (s *stateStore) load(ctx context.Context, shipmentKey string) (*shipmentSta
 	return st, nil
 }
 
-// writeAsync starts a compare-and-set write of st: a publish to the
-// bucket's subject that the server refuses unless the key is still at the
-// revision st was read at. Publishing instead of kv.Update lets the writes
-// of a whole flush pipeline instead of taking one round trip each.
-func (s *stateStore) writeAsync(shipmentKey string, st *shipmentState) (jetstream.PubAckFuture, error) {
+// writeMsg is the compare-and-set write of st: a message to the bucket's
+// subject that the server refuses unless the key is still at the revision
+// st was read at. Messages instead of kv.Update let a whole flush's writes
+// go out together instead of taking one round trip each.
+func (s *stateStore) writeMsg(shipmentKey string, st *shipmentState) (*nats.Msg, error) {
 	data, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
-	msg := &nats.Msg{Subject: s.prefix + stateKey(shipmentKey), Data: data}
-	return s.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequencePerSubject(st.rev))
+	msg := nats.NewMsg(s.prefix + stateKey(shipmentKey))
+	msg.Data = data
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(st.rev, 10))
+	return msg, nil
 }
-
-// written records a successful write's revision.
-func (s *stateStore) written(st *shipmentState, rev uint64) { st.rev = rev }
 
 // reconcile handles a lost compare-and-set: re-read, merge and write again.
 func (s *stateStore) reconcile(ctx context.Context, shipmentKey string, st *shipmentState) error {
@@ -194,8 +225,7 @@ func (s *stateStore) reconcile(ctx context.Context, shipmentKey string, st *ship
 		}
 		rev, err := s.kv.Update(ctx, stateKey(shipmentKey), data, st.rev)
 		if err == nil {
-			st.rev = rev
-			s.cache.put(shipmentKey, st)
+			st.rev = rev // the orderer caches st when the flush finishes
 			return nil
 		}
 		if !isWrongSequence(err) {
