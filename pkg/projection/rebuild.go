@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,18 +24,32 @@ const (
 const catchUpMargin = 5 * time.Minute
 
 // Rebuild is a projection being rebuilt from a replay of SHIPMENTS in the
-// schema waybill_rebuild, beside the live one. Feed it with Apply, then Swap
-// it in, or Abort. One rebuild at a time per database.
+// schema waybill_rebuild, beside the live one. Feed it with Apply (then
+// Finish, in bulk), then Swap it in, or Abort. One rebuild at a time per
+// database.
 type Rebuild struct {
 	live      *Store
 	target    *Store
 	startedAt time.Time
+
+	// A bulk rebuild (BulkLoad): its load statement, the steps of Finish,
+	// and whether they all committed.
+	bulk     bool
+	loadSQL  string
+	steps    []*finishStep
+	mu       sync.Mutex
+	finished bool
 }
 
 // BeginRebuild creates an empty projection in the schema waybill_rebuild,
 // with the same migrations as the live one, dropping what an earlier
-// unfinished rebuild left there.
-func (s *Store) BeginRebuild(ctx context.Context) (*Rebuild, error) {
+// unfinished rebuild left there. With BulkLoad, its secondary indexes are
+// dropped until Finish builds them.
+func (s *Store) BeginRebuild(ctx context.Context, opts ...RebuildOption) (*Rebuild, error) {
+	var cfg rebuildConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, fmt.Errorf("projection: begin rebuild: %w", err)
@@ -51,11 +66,28 @@ func (s *Store) BeginRebuild(ctx context.Context) (*Rebuild, error) {
 	if err := migrateSchema(ctx, conn, rebuildSchema); err != nil {
 		return nil, err
 	}
-	return &Rebuild{live: s, target: newStore(s.pool, rebuildSchema), startedAt: startedAt}, nil
+	r := &Rebuild{live: s, target: newStore(s.pool, rebuildSchema), startedAt: startedAt}
+	if cfg.bulk {
+		r.bulk = true
+		r.loadSQL = schemaReplacer(rebuildSchema).Replace(loadEventsSQL)
+		if r.steps, err = bulkSteps(ctx, conn); err != nil {
+			return nil, fmt.Errorf("projection: begin rebuild: %w", err)
+		}
+	}
+	return r, nil
 }
 
-// Apply stores events in the rebuilt projection, like Store.Apply.
+// Apply stores events in the rebuilt projection, like Store.Apply; in a
+// bulk rebuild, until Finish, it stores the events only (see BulkLoad).
 func (r *Rebuild) Apply(ctx context.Context, events []tracking.Event, receivedAt time.Time) (Result, error) {
+	if r.bulk {
+		r.mu.Lock()
+		finished := r.finished
+		r.mu.Unlock()
+		if !finished {
+			return r.load(ctx, events, receivedAt)
+		}
+	}
 	return r.target.Apply(ctx, events, receivedAt)
 }
 
@@ -97,8 +129,12 @@ WHERE l.shipment_key = r.shipment_key
 // live projector's position loses nothing. Stall marks of unchanged
 // shipments are kept. Statements prepared on pooled connections re-plan
 // against the new tables by themselves. Call Swap once the replay's Apply
-// calls have returned; the Rebuild is spent afterwards.
+// calls have returned (a bulk rebuild is finished first, if it was not);
+// the Rebuild is spent afterwards.
 func (r *Rebuild) Swap(ctx context.Context) error {
+	if err := r.Finish(ctx); err != nil {
+		return err
+	}
 	sql := strings.NewReplacer(
 		"{live}", pgx.Identifier{Schema}.Sanitize(),
 		"{rebuild}", pgx.Identifier{rebuildSchema}.Sanitize(),

@@ -57,8 +57,12 @@ type ReplayResult struct {
 // ordered consumer (ephemeral, no acks: the fastest way through a stream),
 // so it does not touch the live projector's durable consumer.
 //
-// Errors: ctx's when it ends first (the result says how far it got), or
-// the stream's.
+// A sink that is a Finisher (a bulk rebuild) is finished once the last
+// batch is written, inside the replay and its Elapsed time, failures that
+// may pass retried like a batch's.
+//
+// Errors: ctx's when it ends first (the result says how far it got), the
+// stream's, or the Finisher's.
 func Replay(ctx context.Context, js jetstream.JetStream, sink Sink, opts ReplayOptions) (ReplayResult, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
@@ -70,6 +74,48 @@ func Replay(ctx context.Context, js jetstream.JetStream, sink Sink, opts ReplayO
 		return ReplayResult{}, errors.New("projector: replay: Since and FromSeq are exclusive")
 	}
 	start := time.Now()
+	w := &batchWriter{
+		sink: sink, retryMin: 100 * time.Millisecond, retryMax: 5 * time.Second, attemptTimeout: 2 * time.Minute,
+		onRetry: func(err error, attempt int) {
+			opts.Log.Warn().Err(err).Int("attempt", attempt).Msg("replay: batch not written: retrying")
+		},
+	}
+	res, err := replayStream(ctx, js, w, opts)
+	if f, ok := sink.(Finisher); ok && err == nil {
+		if err = finish(ctx, w, f, opts.Log); err != nil {
+			err = fmt.Errorf("projector: replay: %w", err)
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, err
+}
+
+// Finisher is a Sink that completes what its Apply calls wrote once they
+// have all returned, as a bulk rebuild (projection.BulkLoad) derives the
+// shipments rows from the events and builds its indexes.
+type Finisher interface {
+	Sink
+	Finish(ctx context.Context) error
+}
+
+// finish calls f.Finish, retrying failures that may pass with w's backoff.
+func finish(ctx context.Context, w *batchWriter, f Finisher, log zerolog.Logger) error {
+	delay := w.retryMin
+	for attempt := 1; ; attempt++ {
+		err := f.Finish(ctx)
+		if err == nil || !projection.Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		log.Warn().Err(err).Int("attempt", attempt).Msg("replay: finish failed: retrying")
+		if err := w.pause(ctx, nil, delay, new(time.Time)); err != nil {
+			return err
+		}
+		delay = min(2*delay, w.retryMax)
+	}
+}
+
+// replayStream writes the chosen part of SHIPMENTS through w (see Replay).
+func replayStream(ctx context.Context, js jetstream.JetStream, w *batchWriter, opts ReplayOptions) (ReplayResult, error) {
 	stream, err := js.Stream(ctx, streams.Shipments)
 	if err != nil {
 		return ReplayResult{}, fmt.Errorf("projector: replay: %w", err)
@@ -77,7 +123,7 @@ func Replay(ctx context.Context, js jetstream.JetStream, sink Sink, opts ReplayO
 	state := stream.CachedInfo().State
 	last := state.LastSeq
 	if state.Msgs == 0 || opts.FromSeq > last {
-		return ReplayResult{Elapsed: time.Since(start)}, nil
+		return ReplayResult{}, nil
 	}
 	cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{"shipments.>"}, DeliverPolicy: jetstream.DeliverAllPolicy}
 	switch {
@@ -102,12 +148,7 @@ func Replay(ctx context.Context, js jetstream.JetStream, sink Sink, opts ReplayO
 	stop := context.AfterFunc(wctx, it.Stop)
 	defer stop()
 
-	r := &replay{opts: opts, w: &batchWriter{
-		sink: sink, retryMin: 100 * time.Millisecond, retryMax: 5 * time.Second, attemptTimeout: 2 * time.Minute,
-		onRetry: func(err error, attempt int) {
-			opts.Log.Warn().Err(err).Int("attempt", attempt).Msg("replay: batch not written: retrying")
-		},
-	}}
+	r := &replay{opts: opts, w: w}
 	// Decoding runs in a stage of its own, so the writers' connections do
 	// not idle while their next batch is decoded.
 	batches := make(chan []jetstream.Msg, opts.Writers)
@@ -136,7 +177,6 @@ func Replay(ctx context.Context, js jetstream.JetStream, sink Sink, opts ReplayO
 	decoders.Wait()
 	close(decodedBatches)
 	writers.Wait()
-	r.res.Elapsed = time.Since(start)
 	switch {
 	case context.Cause(wctx) != nil:
 		return r.res, context.Cause(wctx)
@@ -249,6 +289,6 @@ func (r *replay) write(ctx context.Context, d decoded) error {
 
 // Compile-time checks: both projections are sinks.
 var (
-	_ Sink = (*projection.Store)(nil)
-	_ Sink = (*projection.Rebuild)(nil)
+	_ Sink     = (*projection.Store)(nil)
+	_ Finisher = (*projection.Rebuild)(nil)
 )

@@ -134,7 +134,7 @@ func replayProjection(ctx context.Context, args []string, rio replayIO) error {
 		rb   *projection.Rebuild
 	)
 	if !live {
-		if rb, err = store.BeginRebuild(ctx); err != nil {
+		if rb, err = store.BeginRebuild(ctx, projection.BulkLoad()); err != nil {
 			return err
 		}
 	}
@@ -183,9 +183,10 @@ func replayProjection(ctx context.Context, args []string, rio replayIO) error {
 
 // replayNormalize is `waybill replay normalize`: each RAW message is
 // mapped with normalizer.MapRaw, the mapping the normalizer runs, and its
-// events published to their shipment's CANDIDATES partition exactly as the
-// mapper publishes them (message id = event id). The normalizer's ordering
-// then treats them like any candidate: dedup against what SHIPMENTS already
+// events published to their shipment's CANDIDATES partition as the mapper
+// publishes them (here one by one, each with its event id as message id,
+// so running the command twice in a row stores no second copy). Ordering
+// treats them like any candidate: dedup against what SHIPMENTS already
 // has, reorder, late-marking. Raw messages that cannot be mapped are
 // counted and logged; the live normalizer already dead-lettered them.
 func replayNormalize(ctx context.Context, args []string, rio replayIO) error {

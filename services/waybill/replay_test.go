@@ -144,8 +144,8 @@ func TestReplayNormalize(t *testing.T) {
 	waitShipments := func() {
 		t.Helper()
 		poll.Until(t, 30*time.Second, func() error {
-			if n := streamMsgs(t, js, streams.Candidates); n > 0 {
-				return fmt.Errorf("%d candidates not ordered yet", n)
+			if n, err := normalizer.PendingCandidates(context.Background(), js); err != nil || n > 0 {
+				return fmt.Errorf("%d candidates not ordered yet (%v)", n, err)
 			}
 			if n := streamMsgs(t, js, streams.Shipments); n != uint64(len(ids)) {
 				return fmt.Errorf("%d events on SHIPMENTS, want %d", n, len(ids))
