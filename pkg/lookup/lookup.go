@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,6 +38,7 @@ const MaxLimit = 1000
 type DB interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // Reader runs the read queries. It is safe for concurrent use when db is.
@@ -136,15 +138,22 @@ const (
 	// index can start its scan at it, so a deep page costs what the first
 	// does instead of scanning every row before it.
 	whereAfter = ` AND s.status_at <= $%[1]d AND (s.status_at < $%[1]d OR (s.status_at = $%[1]d AND s.shipment_key > $%[2]d))`
-	// Both halves use a btree index for the prefix (the columns are
-	// COLLATE "C", so ^@ becomes an index range): shipment_refs' primary
-	// key (value, ...) and shipments_by_tracking_number.
-	whereQuery = ` AND s.shipment_key IN (
-		SELECT r.shipment_key FROM waybill.shipment_refs AS r WHERE r.value ^@ $%[1]d
-		UNION
-		SELECT t.shipment_key FROM waybill.shipments AS t WHERE t.tracking_number ^@ $%[2]d)`
+	// A prefix match is written as the range [prefix, prefixEnd(prefix)) of
+	// shipment_refs' primary key (value, ...) and of
+	// shipments_by_tracking_number, not as ^@: a range of parameters is what
+	// a generic plan can take to an index (see List). The keys come back
+	// as an array, so whatever the estimates the rows are read through the
+	// primary key, and a key both halves find is still one row.
+	whereQuery = ` AND s.shipment_key = ANY (ARRAY(
+		SELECT r.shipment_key FROM waybill.shipment_refs AS r WHERE r.value >= $%[1]d AND r.value < $%[2]d
+		UNION ALL
+		SELECT t.shipment_key FROM waybill.shipments AS t WHERE t.tracking_number >= $%[3]d AND t.tracking_number < $%[4]d))`
 	listOrder = ` ORDER BY s.status_at DESC, s.shipment_key LIMIT $%d`
 )
+
+// genericPlanSQL makes the statements after it in the same batch (one
+// implicit transaction) use their generic plan: see List.
+const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // List returns up to limit shipments matching f, newest first by status_at
 // (ties by shipment key), starting after after (nil: from the newest).
@@ -165,15 +174,45 @@ func (r *Reader) List(ctx context.Context, f Filter, after *Position, limit int)
 	if f.Carrier != "" {
 		fmt.Fprintf(&sql, whereCarrier, arg(f.Carrier))
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		fmt.Fprintf(&sql, whereQuery, arg(q), arg(tracking.NormalizeTrackingNumber(q)))
+	q := strings.TrimSpace(f.Query)
+	if q != "" {
+		tn := tracking.NormalizeTrackingNumber(q)
+		qEnd, ok1 := prefixEnd(q)
+		tnEnd, ok2 := prefixEnd(tn)
+		if !ok1 || !ok2 {
+			return Page{}, nil // nothing a search should find: see prefixEnd
+		}
+		fmt.Fprintf(&sql, whereQuery, arg(q), arg(qEnd), arg(tn), arg(tnEnd))
 	}
 	if after != nil {
 		fmt.Fprintf(&sql, whereAfter, arg(after.StatusAt), arg(after.ShipmentKey))
 	}
 	fmt.Fprintf(&sql, listOrder, arg(limit+1))
 
-	rows, err := r.db.Query(ctx, sql.String(), args...)
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if q == "" {
+		rows, err = r.db.Query(ctx, sql.String(), args...)
+	} else {
+		// Postgres plans a prepared statement afresh for each set of
+		// values while that looks cheaper than its generic plan, and with
+		// the default estimate of a range of parameters a search always
+		// does: planning would be most of a search's cost. The generic
+		// plan of whereQuery is the plan for every query (the ranges on
+		// the indexes, the keys through the primary key, a sort of the few
+		// rows), so it is asked for, for this statement only.
+		b := &pgx.Batch{}
+		b.Queue(genericPlanSQL)
+		b.Queue(sql.String(), args...)
+		br := r.db.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return Page{}, classify("list shipments", err)
+		}
+		rows, err = br.Query()
+	}
 	if err != nil {
 		return Page{}, classify("list shipments", err)
 	}
@@ -190,12 +229,37 @@ func (r *Reader) List(ctx context.Context, f Filter, after *Position, limit int)
 	return page, nil
 }
 
-const getShipmentSQL = `SELECT ` + shipmentColumns + ` FROM waybill.shipments AS s WHERE s.shipment_key = $1`
+// prefixEnd returns the least text above every text that starts with p in
+// the bytewise order of the searched columns (COLLATE "C"), so that
+// "v ^@ p" is "v >= p AND v < end". UTF-8 sorts bytewise as its code points
+// do, so end is p with its last code point incremented (past the
+// surrogates), after dropping trailing U+10FFFF, the last code point. When
+// p is nothing but U+10FFFF (a noncharacter: no carrier or person writes
+// it) no text is above it and ok is false.
+func prefixEnd(p string) (end string, ok bool) {
+	r := []rune(p)
+	for i := len(r) - 1; i >= 0; i-- {
+		switch {
+		case r[i] == utf8.MaxRune:
+			continue
+		case r[i] == 0xD7FF: // the next, U+D800..U+DFFF, are surrogates
+			r[i] = 0xE000
+		default:
+			r[i]++
+		}
+		return string(r[:i+1]), true
+	}
+	return "", false
+}
+
+// GetShipmentSQL reads one shipment by key ($1). Exported, like
+// TimelineSQL, so a benchmark can run the statements Detail sends bare.
+const GetShipmentSQL = `SELECT ` + shipmentColumns + ` FROM waybill.shipments AS s WHERE s.shipment_key = $1`
 
 // Get returns the shipment with key (tracking.ShipmentKey). Errors:
 // ErrNotFound, ErrNotMigrated, or pgx's.
 func (r *Reader) Get(ctx context.Context, key string) (Shipment, error) {
-	rows, err := r.db.Query(ctx, getShipmentSQL, key)
+	rows, err := r.db.Query(ctx, GetShipmentSQL, key)
 	if err != nil {
 		return Shipment{}, classify("get shipment", err)
 	}
@@ -209,14 +273,20 @@ func (r *Reader) Get(ctx context.Context, key string) (Shipment, error) {
 	return s, nil
 }
 
-// timelineSQL orders a shipment's events oldest first by carrier time,
+// TimelineSQL reads a shipment's events ($1: its key) oldest first by carrier time,
 // ties by status rank then id: tracking.Before, the order SHIPMENTS emits
-// them in. The index shipment_events_timeline serves it.
-const timelineSQL = `
+// them in. The index shipment_events_timeline serves it. The location's
+// fields come as columns, and the usual empty references as NULL, because
+// decoding JSON for each event was a large part of what reading a timeline
+// costs (TestTimelineReadsEveryLocationField keeps the columns in step with
+// tracking.Location).
+const TimelineSQL = `
 SELECT id, status, coalesce(substatus, ''), coalesce(carrier_status, ''), coalesce(message, ''),
 	occurred_at, occurred_at_precision, coalesce(local_time, ''), coalesce(timezone, ''),
-	coalesce(timezone_source, ''), timezone_inferred, location, source, coalesce(raw_event_id, ''),
-	refs, coalesce(estimated_delivery, ''), late, received_at
+	coalesce(timezone_source, ''), timezone_inferred,
+	coalesce(location->>'city', ''), coalesce(location->>'state', ''),
+	coalesce(location->>'postal_code', ''), coalesce(location->>'country', ''),
+	source, coalesce(raw_event_id, ''), nullif(refs, '{}'), coalesce(estimated_delivery, ''), late, received_at
 FROM waybill.shipment_events
 WHERE shipment_key = $1
 ORDER BY occurred_at, status_rank, id`
@@ -225,26 +295,78 @@ ORDER BY occurred_at, status_rank, id`
 // carrier time; none when the shipment is unknown. Errors: ErrNotMigrated,
 // or pgx's.
 func (r *Reader) Timeline(ctx context.Context, key string) ([]Event, error) {
-	rows, err := r.db.Query(ctx, timelineSQL, key)
+	rows, err := r.db.Query(ctx, TimelineSQL, key)
 	if err != nil {
 		return nil, classify("timeline", err)
 	}
-	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
-		var e Event
-		err := row.Scan(&e.ID, &e.Status, &e.Substatus, &e.CarrierStatus, &e.Message,
-			&e.OccurredAt, &e.OccurredAtPrecision, &e.LocalTime, &e.Timezone,
-			&e.TimezoneSource, &e.TimezoneInferred, &e.Location, &e.Source, &e.RawEventID,
-			&e.References, &e.EstimatedDelivery, &e.Late, &e.ReceivedAt)
-		e.OccurredAt, e.ReceivedAt = e.OccurredAt.UTC(), e.ReceivedAt.UTC()
-		if e.References == nil {
-			e.References = map[string]string{}
-		}
-		return e, err
-	})
+	events, err := appendEvents(nil, rows)
 	if err != nil {
 		return nil, classify("timeline", err)
 	}
 	return events, nil
+}
+
+// Detail returns what Get and Timeline return, in one round trip: both
+// SELECTs go to Postgres as one pipelined batch, one write and one read
+// instead of two of each. At the console's concurrency those system calls
+// and wake-ups are a large part of what a lookup costs. Errors: ErrNotFound,
+// ErrNotMigrated, or pgx's.
+func (r *Reader) Detail(ctx context.Context, key string) (Shipment, []Event, error) {
+	b := &pgx.Batch{}
+	b.Queue(GetShipmentSQL, key)
+	b.Queue(TimelineSQL, key)
+	br := r.db.SendBatch(ctx, b)
+	defer br.Close()
+
+	rows, err := br.Query()
+	if err != nil {
+		return Shipment{}, nil, classify("get shipment", err)
+	}
+	s, err := pgx.CollectExactlyOneRow(rows, scanShipment)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Shipment{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return Shipment{}, nil, classify("get shipment", err)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return Shipment{}, nil, classify("timeline", err)
+	}
+	// The row counts the events: room for all of them at once.
+	events, err := appendEvents(make([]Event, 0, max(s.EventCount, 0)), rows)
+	if err != nil {
+		return Shipment{}, nil, classify("timeline", err)
+	}
+	if err := br.Close(); err != nil {
+		return Shipment{}, nil, classify("timeline", err)
+	}
+	return s, events, nil
+}
+
+// appendEvents appends the rows of TimelineSQL to events. It scans every
+// row into one Event through one list of destinations: a timeline is the
+// bulk of what a lookup allocates, and garbage collection is CPU the
+// console shares with Postgres.
+func appendEvents(events []Event, rows pgx.Rows) ([]Event, error) {
+	defer rows.Close()
+	var e Event
+	dest := []any{&e.ID, &e.Status, &e.Substatus, &e.CarrierStatus, &e.Message,
+		&e.OccurredAt, &e.OccurredAtPrecision, &e.LocalTime, &e.Timezone,
+		&e.TimezoneSource, &e.TimezoneInferred,
+		&e.Location.City, &e.Location.State, &e.Location.PostalCode, &e.Location.Country,
+		&e.Source, &e.RawEventID, &e.References, &e.EstimatedDelivery, &e.Late, &e.ReceivedAt}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		e.OccurredAt, e.ReceivedAt = e.OccurredAt.UTC(), e.ReceivedAt.UTC()
+		if e.References == nil {
+			e.References = map[string]string{}
+		}
+		events = append(events, e)
+	}
+	return events, rows.Err()
 }
 
 func scanShipment(row pgx.CollectableRow) (Shipment, error) {

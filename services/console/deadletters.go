@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/waybill-dev/waybill/pkg/dlq"
-	"github.com/waybill-dev/waybill/pkg/service"
 )
 
 // deadLetter is a dead letter as the API shows it; the body and headers
@@ -83,7 +82,7 @@ func (s *server) listDeadletters(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	service.WriteJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // parseSeq reads the {seq} path segment, answering 400 when it is not a
@@ -122,7 +121,7 @@ func (s *server) getDeadletter(w http.ResponseWriter, r *http.Request) {
 		body, out.BodyEncoding = base64.StdEncoding.EncodeToString(l.Data), "base64"
 	}
 	out.Body = &body
-	service.WriteJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // redriven is the answer of a redrive.
@@ -152,5 +151,5 @@ func (s *server) redrive(w http.ResponseWriter, r *http.Request) {
 	}
 	s.m.redriven.Inc()
 	s.log.Info().Uint64("seq", res.Seq).Str("stream", res.Stream).Uint64("stream_seq", res.StreamSeq).Msg("dead letter redriven")
-	service.WriteJSON(w, http.StatusAccepted, redriven{Seq: res.Seq, Subject: res.Subject, Stream: res.Stream, StreamSeq: res.StreamSeq})
+	writeJSON(w, http.StatusAccepted, redriven{Seq: res.Seq, Subject: res.Subject, Stream: res.Stream, StreamSeq: res.StreamSeq})
 }

@@ -7,6 +7,8 @@ require (
 	github.com/pb33f/libopenapi-validator v0.16.2
 	github.com/waybill-dev/waybill/pkg v0.0.0
 	github.com/waybill-dev/waybill/schemas v0.0.0
+	github.com/waybill-dev/waybill/services/ingress v0.0.0
+	github.com/waybill-dev/waybill/services/normalizer v0.0.0
 )
 
 require (
@@ -29,4 +31,6 @@ require (
 replace (
 	github.com/waybill-dev/waybill/pkg => ../../pkg
 	github.com/waybill-dev/waybill/schemas => ../../schemas
+	github.com/waybill-dev/waybill/services/ingress => ../ingress
+	github.com/waybill-dev/waybill/services/normalizer => ../normalizer
 )

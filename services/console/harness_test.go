@@ -76,22 +76,7 @@ func newHarnessWith(t *testing.T, adjust func(*Config), wantReady bool) *harness
 	}
 	t.Cleanup(pool.Close)
 
-	var tok [24]byte
-	_, _ = rand.Read(tok[:])
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{
-		Common: service.Common{
-			NATSURL: ns.URL(), HTTPAddr: ln.Addr().String(), ShutdownTimeout: 5 * time.Second,
-		},
-		Token:       hex.EncodeToString(tok[:]),
-		DatabaseURL: dbURL,
-		SessionTTL:  time.Hour,
-		Heartbeat:   15 * time.Second,
-		MaxConns:    4,
-	}
+	cfg, ln := testConfig(t, ns.URL(), dbURL, 4)
 	if adjust != nil {
 		adjust(&cfg)
 	}
@@ -118,6 +103,28 @@ func newHarnessWith(t *testing.T, adjust func(*Config), wantReady bool) *harness
 		h.waitFor(t, "/readyz")
 	}
 	return h
+}
+
+// testConfig is a console configuration for a test over natsURL and dbURL
+// with a random token, and the listener it serves on.
+func testConfig(tb testing.TB, natsURL, dbURL string, conns int) (Config, net.Listener) {
+	tb.Helper()
+	var tok [24]byte
+	_, _ = rand.Read(tok[:])
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Config{
+		Common: service.Common{
+			NATSURL: natsURL, HTTPAddr: ln.Addr().String(), ShutdownTimeout: 5 * time.Second,
+		},
+		Token:       hex.EncodeToString(tok[:]),
+		DatabaseURL: dbURL,
+		SessionTTL:  time.Hour,
+		Heartbeat:   15 * time.Second,
+		MaxConns:    conns,
+	}, ln
 }
 
 // stop shuts the console down and waits for Run to return. Calling it

@@ -1,10 +1,13 @@
 package console
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -168,7 +171,41 @@ type apiError struct {
 }
 
 func writeError(w http.ResponseWriter, status int, parameter, msg string) {
-	service.WriteJSON(w, status, apiError{Error: msg, Parameter: parameter})
+	writeJSON(w, status, apiError{Error: msg, Parameter: parameter})
+}
+
+// writeJSON answers v as JSON, as service.WriteJSON does, but encoded
+// first: see writeEncoded.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeEncoded(w, status, func(b []byte) ([]byte, error) {
+		buf := bytes.NewBuffer(b)
+		err := json.NewEncoder(buf).Encode(v)
+		return buf.Bytes(), err
+	})
+}
+
+// jsonBuffers recycles the buffers answers are encoded into.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// writeEncoded answers the JSON encode appends to a buffer, with a
+// Content-Length: a body over net/http's 2 KB buffer would otherwise go out
+// chunked, which costs both ends CPU on every shipment lookup. A value that
+// does not encode (a bug) is answered 500.
+func writeEncoded(w http.ResponseWriter, status int, encode func([]byte) ([]byte, error)) {
+	p := jsonBuffers.Get().(*[]byte)
+	b, err := encode((*p)[:0])
+	if err != nil {
+		b, status = append((*p)[:0], `{"error":"internal error"}`+"\n"...), http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	if cap(b) <= 1<<20 { // a rare huge answer is not kept alive
+		*p = b[:0]
+		jsonBuffers.Put(p)
+	}
 }
 
 // internalError answers 503 when the projection or NATS cannot answer

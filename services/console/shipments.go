@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/waybill-dev/waybill/pkg/lookup"
-	"github.com/waybill-dev/waybill/pkg/service"
 	"github.com/waybill-dev/waybill/pkg/tracking"
 )
 
@@ -105,7 +104,7 @@ func (s *server) listShipments(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	service.WriteJSON(w, http.StatusOK, out)
+	writeEncoded(w, http.StatusOK, func(b []byte) ([]byte, error) { return appendShipmentList(b, &out) })
 }
 
 // shipmentDetail is the answer of GET /api/v1/shipments/{carrier}/{tracking}.
@@ -117,7 +116,7 @@ type shipmentDetail struct {
 
 func (s *server) getShipment(w http.ResponseWriter, r *http.Request) {
 	key := lookup.FormatKey(r.PathValue("carrier"), r.PathValue("tracking"))
-	sh, err := s.db.Get(r.Context(), key)
+	sh, events, err := s.db.Detail(r.Context(), key)
 	if errors.Is(err, lookup.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "", "no such shipment")
 		return
@@ -126,15 +125,11 @@ func (s *server) getShipment(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	events, err := s.db.Timeline(r.Context(), key)
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
 	if events == nil {
 		events = []lookup.Event{}
 	}
-	service.WriteJSON(w, http.StatusOK, shipmentDetail{Shipment: sh, Events: events})
+	d := shipmentDetail{Shipment: sh, Events: events}
+	writeEncoded(w, http.StatusOK, func(b []byte) ([]byte, error) { return appendShipmentDetail(b, &d) })
 }
 
 func statusList() string {

@@ -1,10 +1,11 @@
 package console
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
+	"github.com/waybill-dev/waybill/pkg/lookup"
 	"github.com/waybill-dev/waybill/pkg/pgtest"
 	"github.com/waybill-dev/waybill/pkg/projection"
 	"github.com/waybill-dev/waybill/pkg/service"
@@ -37,12 +40,19 @@ import (
 // events COPYed into a fresh migrated database, then the console's
 // shipment lookup and reference search at 50 concurrent clients, each next
 // to the same SELECTs pkg/lookup issues run bare through pgxpool at the same
-// concurrency over the same rows. It also weighs the shipment page.
+// concurrency over the same rows, the two sides taking turns. It also weighs
+// the shipment page.
 //
 // Run it once per invocation (-benchtime 1x): the seed dominates.
 //
 //	WAYBILL_CONSOLE_BENCH_SHIPMENTS  shipments to seed (default 1000000)
-//	WAYBILL_CONSOLE_BENCH_REQUESTS   requests per measured phase (default 20000)
+//	WAYBILL_CONSOLE_BENCH_REQUESTS   requests measured per side and operation (default 20000)
+//	WAYBILL_CONSOLE_BENCH_ONLY       run only this operation (lookup, search
+//	    or search-prefix), e.g. to profile it
+//	WAYBILL_CONSOLE_BENCH_DATABASE_URL  an existing database to use and keep
+//	    instead of a fresh one: seeded when empty, reused as it is when it
+//	    holds the same number of shipments (for profiling without the
+//	    minutes of seeding; the figures to publish come from a fresh one)
 func BenchmarkConsoleSpeed(b *testing.B) {
 	n := benchEnvInt(b, "WAYBILL_CONSOLE_BENCH_SHIPMENTS", 1_000_000)
 	requests := benchEnvInt(b, "WAYBILL_CONSOLE_BENCH_REQUESTS", 20_000)
@@ -52,7 +62,10 @@ func BenchmarkConsoleSpeed(b *testing.B) {
 	)
 	ctx := context.Background()
 
-	dbURL := pgtest.Database(b)
+	dbURL := os.Getenv("WAYBILL_CONSOLE_BENCH_DATABASE_URL")
+	if dbURL == "" {
+		dbURL = pgtest.Database(b)
+	}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		b.Fatal(err)
@@ -60,14 +73,26 @@ func BenchmarkConsoleSpeed(b *testing.B) {
 	if err := projection.Migrate(ctx, conn); err != nil {
 		b.Fatal(err)
 	}
-	conn.Close(ctx)
-
-	start := time.Now()
-	if err := seedSpeed(ctx, dbURL, n); err != nil {
+	var have, haveEvents int
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM waybill.shipments), (SELECT count(*) FROM waybill.shipment_events)").Scan(&have, &haveEvents); err != nil {
 		b.Fatal(err)
 	}
-	seedTook := time.Since(start)
-	b.Logf("seeded %d shipments, %d events in %s", n, 10*n, seedTook.Round(time.Millisecond))
+	conn.Close(ctx)
+
+	var seedTook time.Duration
+	switch {
+	case have == 0 && haveEvents == 0:
+		start := time.Now()
+		if err := seedSpeed(ctx, dbURL, n); err != nil {
+			b.Fatal(err)
+		}
+		seedTook = time.Since(start)
+		b.Logf("seeded %d shipments, %d events in %s", n, 10*n, seedTook.Round(time.Millisecond))
+	case have == n && haveEvents == 10*n:
+		b.Logf("reusing the %d shipments already in the database", n)
+	default:
+		b.Fatalf("the database holds %d shipments and %d events, not %d and %d: use an empty one", have, haveEvents, n, 10*n)
+	}
 
 	bareCfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
@@ -81,27 +106,23 @@ func BenchmarkConsoleSpeed(b *testing.B) {
 	b.Cleanup(bare.Close)
 
 	base, token := startSpeedConsole(b, dbURL, poolSize)
-	client := &http.Client{
-		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConns: 2 * clients, MaxIdleConnsPerHost: 2 * clients},
+	// One keep-alive connection per client, as a browser keeps one; the
+	// pool hands each request one that is free.
+	conns := make(chan *benchConn, clients)
+	for range clients {
+		c := &benchConn{host: strings.TrimPrefix(base, "http://"), token: token}
+		b.Cleanup(c.close)
+		conns <- c
 	}
 	get := func(path string) error {
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", path, resp.Status)
-		}
-		return err
+		c := <-conns
+		defer func() { conns <- c }()
+		return c.get(path)
 	}
 
 	type op struct {
 		name, target string
+		short        string // in the CPU table, the metrics and WAYBILL_CONSOLE_BENCH_ONLY
 		console      func(i int) error
 		bare         func(i int) error
 	}
@@ -113,7 +134,7 @@ func BenchmarkConsoleSpeed(b *testing.B) {
 	prefixes := max(n/10, 1) // "ORD-" + all but the last digit: ~10 shipments each
 	ops := []op{
 		{
-			name: "lookup `GET /api/v1/shipments/{carrier}/{tracking}`", target: "p99 < 10 ms",
+			name: "lookup `GET /api/v1/shipments/{carrier}/{tracking}`", target: "p99 < 10 ms", short: "lookup",
 			console: func(i int) error {
 				sh := speedShipment(pick(i))
 				return get(apiPrefix + "/shipments/" + sh.carrier + "/" + url.PathEscape(sh.tracking))
@@ -121,14 +142,14 @@ func BenchmarkConsoleSpeed(b *testing.B) {
 			bare: func(i int) error { return bareLookup(ctx, bare, speedShipment(pick(i)).key()) },
 		},
 		{
-			name: "search `?q=<order id>` (exact, 1 hit)", target: "p99 < 50 ms",
+			name: "search `?q=<order id>` (exact, 1 hit)", target: "p99 < 50 ms", short: "search",
 			console: func(i int) error {
 				return get(apiPrefix + "/shipments?q=" + url.QueryEscape(speedShipment(pick(i)).orderID()))
 			},
 			bare: func(i int) error { return bareSearch(ctx, bare, speedShipment(pick(i)).orderID()) },
 		},
 		{
-			name: "search `?q=<order id prefix>` (~10 hits)", target: "p99 < 50 ms",
+			name: "search `?q=<order id prefix>` (~10 hits)", target: "p99 < 50 ms", short: "search-prefix",
 			console: func(i int) error {
 				q := speedShipment(pick(i) % (prefixes * 10)).orderID()
 				return get(apiPrefix + "/shipments?q=" + url.QueryEscape(q[:len(q)-1]))
@@ -142,26 +163,49 @@ func BenchmarkConsoleSpeed(b *testing.B) {
 
 	b.ResetTimer()
 	var table strings.Builder
-	fmt.Fprintf(&table, "\nConsole speed: %d shipments, %d events (seeded by COPY in %s), %d concurrent clients, %d requests per phase, Postgres pool %d (console and bare)\n\n",
-		n, 10*n, seedTook.Round(time.Second), clients, requests, poolSize)
+	fmt.Fprintf(&table, "\nConsole speed: %d shipments, %d events (seeded by COPY in %s), %d concurrent clients, %d requests per side and operation in %d alternating rounds, Postgres pool %d (console and bare)\n\n",
+		n, 10*n, seedTook.Round(time.Second), clients, rounds*(requests/rounds), rounds, poolSize)
 	table.WriteString("| operation | bare pgx p50 | bare pgx p99 | console p50 | console p99 | console p99 / bare p99 | target: ratio ≤ 2x | target: absolute |\n")
 	table.WriteString("|---|---:|---:|---:|---:|---:|---|---|\n")
+	var cpuTable strings.Builder
+	cpuTable.WriteString("\nWhere the CPU goes (per request; this process is the 50 clients plus the console or the bare pool; Postgres is the backends serving this database):\n\n")
+	cpuTable.WriteString("| phase | requests/s | this process µs | Postgres µs |\n|---|---:|---:|---:|\n")
 	for _, o := range ops {
-		// A short warm-up of each side, then the measured phases.
-		if _, err := runClients(clients, requests/10, o.bare); err != nil {
-			b.Fatal(err)
+		if only := os.Getenv("WAYBILL_CONSOLE_BENCH_ONLY"); only != "" && o.short != only {
+			continue
 		}
-		bareLat, err := runClients(clients, requests, o.bare)
-		if err != nil {
-			b.Fatalf("%s bare: %v", o.name, err)
+		// Each side is warmed up, then the two take turns in rounds, the
+		// first of a round alternating, so that a burst of load from
+		// elsewhere on the shared machine, and the cache one side warms with
+		// the same rows for the other, fall on both alike.
+		sides := [2]measured{{side: "bare", do: o.bare}, {side: "console", do: o.console}}
+		for _, s := range sides {
+			if _, err := runClients(clients, requests/10, s.do); err != nil {
+				b.Fatalf("%s %s: %v", o.name, s.side, err)
+			}
 		}
-		if _, err := runClients(clients, requests/10, o.console); err != nil {
-			b.Fatal(err)
+		chunk := requests / rounds
+		for r := range rounds {
+			for k := range sides {
+				s := &sides[(r+k)%2]
+				before := sampleCPU(ctx, bare)
+				lat, err := runClients(clients, chunk, func(i int) error { return s.do(r*chunk + i) })
+				if err != nil {
+					b.Fatalf("%s %s: %v", o.name, s.side, err)
+				}
+				proc, pg, took := sampleCPU(ctx, bare).since(before)
+				s.lat = append(s.lat, lat...)
+				s.proc, s.pg, s.took = s.proc+proc, s.pg+pg, s.took+took
+			}
 		}
-		conLat, err := runClients(clients, requests, o.console)
-		if err != nil {
-			b.Fatalf("%s console: %v", o.name, err)
+		for k := range sides {
+			s := &sides[k]
+			slices.Sort(s.lat)
+			n := float64(len(s.lat))
+			fmt.Fprintf(&cpuTable, "| %s, %s | %.0f | %.0f | %.0f |\n", o.short, s.side,
+				n/s.took.Seconds(), float64(s.proc.Microseconds())/n, float64(s.pg.Microseconds())/n)
 		}
+		bareLat, conLat := sides[0].lat, sides[1].lat
 		bp50, bp99 := pct(bareLat, 50), pct(bareLat, 99)
 		cp50, cp99 := pct(conLat, 50), pct(conLat, 99)
 		ratio := float64(cp99) / float64(bp99)
@@ -172,13 +216,10 @@ func BenchmarkConsoleSpeed(b *testing.B) {
 		fmt.Fprintf(&table, "| %s | %s | %s | %s | %s | %.2fx | %s | %s %s |\n",
 			o.name, ms(bp50), ms(bp99), ms(cp50), ms(cp99), ratio,
 			verdict(ratio <= 2), o.target, verdict(cp99 < limit))
-		short := strings.Fields(o.name)[0]
-		if strings.Contains(o.name, "prefix") {
-			short += "-prefix"
-		}
-		b.ReportMetric(float64(cp99)/1e6, short+"-p99-ms")
-		b.ReportMetric(ratio, short+"-p99-ratio")
+		b.ReportMetric(float64(cp99)/1e6, o.short+"-p99-ms")
+		b.ReportMetric(ratio, o.short+"-p99-ratio")
 	}
+	table.WriteString(cpuTable.String())
 
 	weight, files, err := pageWeight("web/static")
 	if err != nil {
@@ -189,6 +230,17 @@ func BenchmarkConsoleSpeed(b *testing.B) {
 	b.ReportMetric(float64(weight)/1024, "page-KB")
 	// To stdout: go test cuts a benchmark's b.Log output at 10 lines.
 	fmt.Print(table.String())
+}
+
+// rounds is how many turns each side takes in a measured phase.
+const rounds = 4
+
+// measured is one side of a phase: its requests, and what they took.
+type measured struct {
+	side           string
+	do             func(i int) error
+	lat            []time.Duration
+	proc, pg, took time.Duration
 }
 
 // speedRow is shipment i of the seed; everything about it is a function of i.
@@ -499,25 +551,17 @@ func speedRefs(s speedRow) map[string]string {
 	return m
 }
 
-// The SELECTs pkg/lookup issues (Get + Timeline for a lookup; List with a
-// query filter, limit 50+1, for a search), run bare.
+// The SELECTs pkg/lookup issues, run bare: Detail's two for a lookup
+// (lookup.GetShipmentSQL, lookup.TimelineSQL), and List's with a query
+// filter and limit 50+1 for a search, as List builds it.
 const (
 	bareShipmentColumns = `s.shipment_key, s.carrier, s.tracking_number, s.status, s.status_at,
 	s.last_event_id, s.delivered_at, s.estimated_delivery, s.refs, s.event_count,
 	s.first_seen_at, s.stalled_at, s.updated_at`
-	bareGetSQL      = `SELECT ` + bareShipmentColumns + ` FROM waybill.shipments AS s WHERE s.shipment_key = $1`
-	bareTimelineSQL = `
-SELECT id, status, coalesce(substatus, ''), coalesce(carrier_status, ''), coalesce(message, ''),
-	occurred_at, occurred_at_precision, coalesce(local_time, ''), coalesce(timezone, ''),
-	coalesce(timezone_source, ''), timezone_inferred, location, source, coalesce(raw_event_id, ''),
-	refs, coalesce(estimated_delivery, ''), late, received_at
-FROM waybill.shipment_events
-WHERE shipment_key = $1
-ORDER BY occurred_at, status_rank, id`
-	bareSearchSQL = `SELECT ` + bareShipmentColumns + ` FROM waybill.shipments AS s WHERE true AND s.shipment_key IN (
-		SELECT r.shipment_key FROM waybill.shipment_refs AS r WHERE r.value ^@ $1
-		UNION
-		SELECT t.shipment_key FROM waybill.shipments AS t WHERE t.tracking_number ^@ $2) ORDER BY s.status_at DESC, s.shipment_key LIMIT $3`
+	bareSearchSQL = `SELECT ` + bareShipmentColumns + ` FROM waybill.shipments AS s WHERE true AND s.shipment_key = ANY (ARRAY(
+		SELECT r.shipment_key FROM waybill.shipment_refs AS r WHERE r.value >= $1 AND r.value < $2
+		UNION ALL
+		SELECT t.shipment_key FROM waybill.shipments AS t WHERE t.tracking_number >= $3 AND t.tracking_number < $4)) ORDER BY s.status_at DESC, s.shipment_key LIMIT $5`
 )
 
 func scanBareShipment(rows pgx.Rows) (int, error) {
@@ -540,15 +584,22 @@ func scanBareShipment(rows pgx.Rows) (int, error) {
 	return n, rows.Err()
 }
 
+// bareLookup reads what lookup.Detail reads, as pgx does it best: both
+// SELECTs in one pipelined batch, as the console sends them.
 func bareLookup(ctx context.Context, db *pgxpool.Pool, key string) error {
-	rows, err := db.Query(ctx, bareGetSQL, key)
+	b := &pgx.Batch{}
+	b.Queue(lookup.GetShipmentSQL, key)
+	b.Queue(lookup.TimelineSQL, key)
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
 	if err != nil {
 		return err
 	}
 	if n, err := scanBareShipment(rows); err != nil || n != 1 {
 		return fmt.Errorf("bare get %s: %d rows, %v", key, n, err)
 	}
-	rows, err = db.Query(ctx, bareTimelineSQL, key)
+	rows, err = br.Query()
 	if err != nil {
 		return err
 	}
@@ -563,7 +614,7 @@ func bareLookup(ctx context.Context, db *pgxpool.Pool, key string) error {
 	)
 	for rows.Next() {
 		if err := rows.Scan(&id, &status, &sub, &cs, &msg, &at, &prec, &lt, &tz, &tzs, &inferred,
-			&loc, &src, &raw, &refs, &est, &late, &recv); err != nil {
+			&loc.City, &loc.State, &loc.PostalCode, &loc.Country, &src, &raw, &refs, &est, &late, &recv); err != nil {
 			return err
 		}
 		n++
@@ -574,18 +625,161 @@ func bareLookup(ctx context.Context, db *pgxpool.Pool, key string) error {
 	if n != 10 {
 		return fmt.Errorf("bare timeline %s: %d events", key, n)
 	}
-	return nil
+	return br.Close()
 }
 
+// bareSearch reads what lookup.List reads for a search, as it reads it: the
+// prefix as ranges, in one batch with the generic plan asked for.
 func bareSearch(ctx context.Context, db *pgxpool.Pool, q string) error {
-	rows, err := db.Query(ctx, bareSearchSQL, q, tracking.NormalizeTrackingNumber(q), defaultLimit+1)
+	tn := tracking.NormalizeTrackingNumber(q)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`)
+	b.Queue(bareSearchSQL, q, bareSuccessor(q), tn, bareSuccessor(tn), defaultLimit+1)
+	br := db.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return err
 	}
 	if n, err := scanBareShipment(rows); err != nil || n == 0 {
 		return fmt.Errorf("bare search %q: %d rows, %v", q, n, err)
 	}
-	return nil
+	return br.Close()
+}
+
+// bareSuccessor is lookup's prefixEnd for the benchmark's ASCII queries: the
+// last byte incremented.
+func bareSuccessor(p string) string { return p[:len(p)-1] + string(p[len(p)-1]+1) }
+
+// cpuSample is the CPU time used so far by this process and by each
+// Postgres backend connected to the benchmark's database.
+type cpuSample struct {
+	at   time.Time
+	proc time.Duration
+	pg   map[string]time.Duration // by pid
+}
+
+// sampleCPU reads getrusage and /proc/<pid>/stat of the backends
+// pg_stat_activity lists for the database: best effort, a Postgres on another
+// host reads as zero.
+func sampleCPU(ctx context.Context, db *pgxpool.Pool) cpuSample {
+	s := cpuSample{at: time.Now(), pg: map[string]time.Duration{}}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.proc = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	// All of them, the one answering this too: leaving it out of one
+	// sample and not the next would count its whole past.
+	rows, err := db.Query(ctx, "SELECT pid::text FROM pg_stat_activity WHERE datname = current_database()")
+	if err != nil {
+		return s
+	}
+	pids, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	for _, pid := range pids {
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue
+		}
+		// utime and stime (clock ticks of 1/100 s) are fields 14 and 15:
+		// the 12th and 13th after the command name, which ends with the
+		// last ')'.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		k, _ := strconv.ParseInt(f[12], 10, 64)
+		s.pg[pid] = time.Duration(u+k) * 10 * time.Millisecond
+	}
+	return s
+}
+
+// since returns the CPU time used between before and s, and the wall time.
+func (s cpuSample) since(before cpuSample) (proc, pg, took time.Duration) {
+	for pid, t := range s.pg {
+		pg += t - before.pg[pid] // a backend that started since counts from zero
+	}
+	return s.proc - before.proc, pg, s.at.Sub(before.at)
+}
+
+// benchConn is a keep-alive HTTP/1.1 connection to the console that speaks
+// just enough of the protocol for GETs answered with a Content-Length. The
+// clients share the console's two cores, and net/http's client spends about
+// as much CPU on a request as the console's handler does: it would be
+// measured as the console's latency. Browsers run elsewhere.
+type benchConn struct {
+	host, token string
+	conn        net.Conn // nil until the first request, and after an error
+	r           *bufio.Reader
+}
+
+// get sends GET path and reads the answer, which must be a 200 with a
+// Content-Length. Like net/http it sends the request again on a new
+// connection when a kept-alive one turns out closed (the server closes
+// those that stay idle too long).
+func (c *benchConn) get(path string) error {
+	reused := c.conn != nil
+	err := c.roundTrip(path)
+	if err != nil {
+		c.close()
+		if reused && errors.Is(err, io.EOF) {
+			err = c.roundTrip(path)
+		}
+	}
+	return err
+}
+
+func (c *benchConn) roundTrip(path string) error {
+	if c.conn == nil {
+		conn, err := net.Dial("tcp", c.host)
+		if err != nil {
+			return err
+		}
+		c.conn, c.r = conn, bufio.NewReaderSize(conn, 64<<10)
+	}
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + c.host + "\r\nAuthorization: Bearer " + c.token + "\r\n\r\n"
+	if _, err := io.WriteString(c.conn, req); err != nil {
+		return err
+	}
+	status, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(status, []byte("HTTP/1.1 200 ")) {
+		return fmt.Errorf("GET %s: %s", path, bytes.TrimSpace(status))
+	}
+	length := -1
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		if strings.EqualFold(string(name), "Content-Length") {
+			if length, err = strconv.Atoi(string(bytes.TrimSpace(value))); err != nil {
+				return fmt.Errorf("GET %s: Content-Length %q", path, value)
+			}
+		}
+	}
+	if length < 0 {
+		return fmt.Errorf("GET %s: no Content-Length", path)
+	}
+	_, err = c.r.Discard(length)
+	return err
+}
+
+func (c *benchConn) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
 }
 
 // runClients runs total calls of do (with indexes 0..total-1) from clients
@@ -666,23 +860,7 @@ func pageWeight(dir string) (total int64, files int, err error) {
 // takes a *testing.T), over dbURL with a pool of poolSize, and returns its
 // base URL and token.
 func startSpeedConsole(b *testing.B, dbURL string, poolSize int) (string, string) {
-	ns := natstest.Start(b)
-	var tok [24]byte
-	_, _ = crand.Read(tok[:])
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := Config{
-		Common: service.Common{
-			NATSURL: ns.URL(), HTTPAddr: ln.Addr().String(), ShutdownTimeout: 5 * time.Second,
-		},
-		Token:       hex.EncodeToString(tok[:]),
-		DatabaseURL: dbURL,
-		SessionTTL:  time.Hour,
-		Heartbeat:   15 * time.Second,
-		MaxConns:    poolSize,
-	}
+	cfg, ln := testConfig(b, natstest.Start(b).URL(), dbURL, poolSize)
 	runCtx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- serve(runCtx, cfg, zerolog.Nop(), service.NewOps(), ln) }()

@@ -12,7 +12,6 @@ import (
 
 	"github.com/waybill-dev/waybill/pkg/dlq"
 	"github.com/waybill-dev/waybill/pkg/lookup"
-	"github.com/waybill-dev/waybill/pkg/service"
 	"github.com/waybill-dev/waybill/pkg/streams"
 )
 
@@ -87,7 +86,7 @@ func (c *statsCache) get(ctx context.Context, now time.Time) *stats {
 }
 
 func (s *server) getStats(w http.ResponseWriter, r *http.Request) {
-	service.WriteJSON(w, http.StatusOK, s.stats.get(r.Context(), s.now()))
+	writeJSON(w, http.StatusOK, s.stats.get(r.Context(), s.now()))
 }
 
 // computeStats reads Postgres and JetStream at once; a part that fails is
