@@ -52,6 +52,11 @@ func NormalizeCarrier(name string) string {
 // NormalizeTrackingNumber upper-cases a tracking number and removes spaces:
 // "1z59 e877 a871526000" and "1Z59E877A871526000" are one parcel.
 func NormalizeTrackingNumber(n string) string {
+	// Each invalid byte becomes U+FFFD first (as ToUpper makes it anyway),
+	// so removing white space cannot join two of them into a valid white
+	// space character ("\xc2 \xa0" -> U+00A0) that a second normalization
+	// would remove: normalizing a normalized number changes nothing.
+	n = strings.Map(func(r rune) rune { return r }, n)
 	return strings.ToUpper(strings.Join(strings.Fields(n), ""))
 }
 

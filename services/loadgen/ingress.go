@@ -357,25 +357,22 @@ func startSelfProfile(path string) (stop func()) {
 // fetchProfile saves a CPU profile of the ingress taken during a phase.
 func fetchProfile(base string, d time.Duration, path string) error {
 	secs := max(int(d.Seconds())-1, 1)
-	code, body, err := fasthttp.GetTimeout(nil, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), d+10*time.Second)
+	return fetchDebug(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), d+10*time.Second, path)
+}
+
+// fetchDebug saves what a service's /debug/pprof URL answers to path.
+func fetchDebug(url string, timeout time.Duration, path string) error {
+	code, body, err := fasthttp.GetTimeout(nil, url, timeout)
 	if err != nil || code != 200 {
-		return fmt.Errorf("profile: %d %v", code, err)
+		return fmt.Errorf("%s: %d %v", url, code, err)
 	}
 	return os.WriteFile(path, body, 0o644)
 }
 
-// procSysCPU is a process's system (kernel) CPU time from /proc/<pid>/stat.
+// procSysCPU is a process's system (kernel) CPU time.
 func procSysCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	if len(f) < 13 {
-		return 0
-	}
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(st) * time.Second / 100 // USER_HZ
+	_, sys := procTimes(pid)
+	return sys
 }
 
 // procSyscalls is a process's read and write system calls so far

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/waybill-dev/waybill/pkg/streams"
 )
 
 func main() {
@@ -63,6 +65,8 @@ func main() {
 		fs.StringVar(&o.binDir, "bin", "bin", "directory of the ingress, normalizer, projector and waybill binaries")
 		fs.StringVar(&o.out, "o", "", "also write the markdown report to this file")
 		fs.BoolVar(&o.keep, "keep", false, "keep the run's databases")
+		fs.IntVar(&o.partitions, "partitions", streams.DefaultPartitions, "CANDIDATES partitions (WAYBILL_PARTITIONS)")
+		fs.StringVar(&o.profile, "profile", "", "save each service's CPU profile and execution trace, taken during the 50% phase, to this directory")
 		fs.Parse(os.Args[2:])
 		if err := runPipeline(o); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)

@@ -330,10 +330,6 @@ func backlogLeft(ctx context.Context, js jetstream.JetStream) bool {
 	if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
 		return true
 	}
-	s, err := js.Stream(ctx, streams.Candidates)
-	if err != nil {
-		return true
-	}
-	si, err := s.Info(ctx)
-	return err != nil || si.State.Msgs > 0
+	n, err := normalizer.PendingCandidates(ctx, js)
+	return err != nil || n > 0
 }

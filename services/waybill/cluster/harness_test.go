@@ -341,16 +341,12 @@ func (p *pipeline) settled(ctx context.Context) error {
 			return fmt.Errorf("%s: %d pending, %d unacked", c.consumer, info.NumPending, info.NumAckPending)
 		}
 	}
-	s, err := p.js.Stream(ctx, streams.Candidates)
+	n, err := normalizer.PendingCandidates(ctx, p.js)
 	if err != nil {
 		return err
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return err
-	}
-	if info.State.Msgs > 0 {
-		return fmt.Errorf("%d candidates not yet ordered", info.State.Msgs)
+	if n > 0 {
+		return fmt.Errorf("%d candidates not yet ordered", n)
 	}
 	return nil
 }
