@@ -113,19 +113,11 @@ func (p *Publisher) PublishAll(ctx context.Context, msgs []*nats.Msg) []Stored {
 			p.publishEach(chunk, res)
 			continue
 		}
-		last, err := p.commit(ctx, chunk)
+		last, err := p.Batch(ctx, chunk)
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) {
 			switch apiErr.ErrorCode {
-			case errCodeBatchDisabled:
-				p.pause.Store(time.Now().Add(batchRetryAfter).UnixNano())
-				fallthrough
-			case errCodeBatchDuplicate, errCodeWrongLastSequence:
-				for _, m := range chunk {
-					m.Header.Del(batchIDHeader)
-					m.Header.Del(batchSeqHeader)
-					m.Header.Del(batchCommitHeader)
-				}
+			case errCodeBatchDisabled, errCodeBatchDuplicate, errCodeWrongLastSequence:
 				p.publishEach(chunk, res)
 				continue
 			}
@@ -157,6 +149,30 @@ func (p *Publisher) publishEach(msgs []*nats.Msg, res []Stored) {
 		case res[i].Err = <-f.Err():
 		}
 	}
+}
+
+// Batch stores msgs (at most MaxBatch) as one atomic batch and returns the
+// last one's sequence; the others have the ones before it. On an error the
+// batch's headers are removed again, so that msgs can be published one by
+// one: every error leaves the batch stored whole or not at all, and one
+// whose answer was lost (a timeout) may have been stored, which only
+// messages with ids (then answered as duplicates) can be sent again after.
+// A refusal for allow_atomic being off pauses batches (Atomic) for a while.
+func (p *Publisher) Batch(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
+	last, err := p.commit(ctx, msgs)
+	if err == nil {
+		return last, nil
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeBatchDisabled {
+		p.pause.Store(time.Now().Add(batchRetryAfter).UnixNano())
+	}
+	for _, m := range msgs {
+		m.Header.Del(batchIDHeader)
+		m.Header.Del(batchSeqHeader)
+		m.Header.Del(batchCommitHeader)
+	}
+	return 0, err
 }
 
 // batchAck is the server's answer to a batch's commit.

@@ -23,7 +23,10 @@ const (
 )
 
 // RawSubject is where ingress (and the USPS poller) store a source's messages.
-func RawSubject(source string) string { return "raw." + tracking.SubjectToken(source) }
+func RawSubject(source string) string { return RawSubjectPrefix + tracking.SubjectToken(source) }
+
+// RawSubjectPrefix begins every subject of RAW.
+const RawSubjectPrefix = "raw."
 
 // DeadLetterSubject is where a stage (ingress, normalizer, projector) puts a
 // message it could not process, by source (or carrier for the projector).
@@ -100,8 +103,11 @@ func StreamConfigs(c Config) []jetstream.StreamConfig {
 	shipments := base(Shipments, "normalized shipment events: shipments.<carrier>.<tracking>.<status>", []string{"shipments.>"}, c.ShipmentsMaxAge)
 	// The normalizer stores each reorder flush as atomic batches (batch.go).
 	shipments.AllowAtomicPublish = true
+	raw := base(Raw, "provider payloads as received, CloudEvents in binary mode", []string{"raw.>"}, c.RawMaxAge)
+	// The ingress group-commits webhooks under load (batch.go).
+	raw.AllowAtomicPublish = true
 	return []jetstream.StreamConfig{
-		base(Raw, "provider payloads as received, CloudEvents in binary mode", []string{"raw.>"}, c.RawMaxAge),
+		raw,
 		shipments,
 		base(DeadLetter, "messages a stage could not process, with the reason: deadletter.<stage>.<source>", []string{"deadletter.>"}, c.DeadLetterMaxAge),
 		base(Alerts, "operational alerts such as stalled shipments: alerts.<kind>.>", []string{"alerts.>"}, c.DeadLetterMaxAge),

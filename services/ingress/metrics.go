@@ -7,10 +7,12 @@ import (
 )
 
 type metrics struct {
-	requests     *prometheus.CounterVec
-	publish      prometheus.Observer
-	duplicates   *prometheus.CounterVec
-	deadLettered *prometheus.CounterVec
+	requests      *prometheus.CounterVec
+	publish       prometheus.Observer
+	duplicates    *prometheus.CounterVec
+	deadLettered  *prometheus.CounterVec
+	batched       prometheus.Counter
+	batchFallback prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -24,6 +26,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waybill_ingress_deadlettered_total", Help: "Webhooks rejected with 400 and stored on DEADLETTER, by reason.",
 		}, []string{"source", "reason"}),
+		batched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "waybill_ingress_batched_total", Help: "Webhooks stored on RAW in atomic batches (the rest one by one).",
+		}),
+		batchFallback: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "waybill_ingress_batch_fallbacks_total", Help: "Webhooks of batches RAW refused (a duplicate id in it, or a failure), published again one by one.",
+		}),
 	}
 	publish := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "waybill_ingress_publish_seconds",
@@ -31,7 +39,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	})
 	m.publish = publish
-	reg.MustRegister(m.requests, m.duplicates, m.deadLettered, publish)
+	reg.MustRegister(m.requests, m.duplicates, m.deadLettered, m.batched, m.batchFallback, publish)
 	return m
 }
 

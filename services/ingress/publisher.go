@@ -5,11 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/waybill-dev/waybill/pkg/streams"
 )
 
 // publisher stores messages on JetStream and waits for the ack.
@@ -27,12 +33,32 @@ import (
 // to the waiting request: one wake-up per webhook, where waiting for the
 // publishing goroutine to return the future and then on the future's
 // channels took two (and two channels per publish).
+//
+// Under load, webhooks for RAW go out as atomic batches instead (group
+// commit): with sync_interval: always the stream fsyncs each message
+// published one by one, serially, and that fsync was the ingress's limit;
+// a batch is stored with one. A burst of at least streams.MinBatch RAW
+// messages is committed as one batch (on its own goroutine, at most
+// maxCommits at once), and every request in it is answered by the batch's
+// outcome. A batch is refused whole when one of its message ids is already
+// stored, so a webhook whose id this ingress has published recently (a
+// provider's retry) goes one by one, where the stream answers it as a
+// duplicate; a batch refused anyway (a retry first seen by another
+// replica, or one older than the recent set) or failed for any other
+// reason is published again one by one, which the message ids make safe.
+// Below MinBatch (light load) nothing waits to fill a batch.
 type publisher struct {
 	js      jetstream.JetStream
 	timeout time.Duration
 	stall   []jetstream.PublishOpt
 	queue   chan *pubReq
 	pool    sync.Pool
+
+	raw      *streams.Publisher // batches; nil: RAW is published one by one
+	recent   *recentIDs         // ids published lately: only the publishing goroutine
+	commits  atomic.Int32       // batches being committed
+	batched  prometheus.Counter // webhooks stored in batches
+	fallback prometheus.Counter // webhooks of refused batches, published again one by one
 
 	mu      sync.Mutex
 	waiting map[*nats.Msg]*pubReq // published, outcome not yet handed over
@@ -49,14 +75,26 @@ type pubOutcome struct {
 	err       error
 }
 
-// burst bounds how many publishes go out before the flusher gets a turn.
-const burst = 256
+// burst bounds how many publishes go out before the flusher gets a turn,
+// and so the size of a batch (streams.MaxBatch).
+const burst = streams.MaxBatch
+
+// maxCommits bounds the batches being committed at once: the stream stores
+// them one after the other anyway, and the requests of a burst that finds
+// no free slot go one by one rather than wait.
+const maxCommits = 4
+
+// recentCapacity is how many message ids the ingress remembers as
+// published, to keep providers' retries out of batches: ~20 s of webhooks
+// at the ingress's saturation rate on a 2-core machine, a few MB.
+const recentCapacity = 1 << 16
 
 // newPublisher wraps nc in a JetStream context whose async publishes time
 // out after timeout, so a future whose ack never comes (server gone)
 // releases its pending slot instead of holding it forever.
-func newPublisher(nc *nats.Conn, timeout time.Duration) (*publisher, error) {
+func newPublisher(nc *nats.Conn, timeout time.Duration, m *metrics) (*publisher, error) {
 	p := &publisher{timeout: timeout, queue: make(chan *pubReq, 4096), waiting: map[*nats.Msg]*pubReq{},
+		recent: newRecentIDs(recentCapacity), batched: m.batched, fallback: m.batchFallback,
 		// Stall (up to the timeout) when too many publishes are pending
 		// rather than fail: a burst is absorbed, a dead server answers 503.
 		stall: []jetstream.PublishOpt{jetstream.WithStallWait(timeout)}}
@@ -80,7 +118,11 @@ func newPublisher(nc *nats.Conn, timeout time.Duration) (*publisher, error) {
 		return nil, fmt.Errorf("ingress: jetstream: %w", err)
 	}
 	p.js = js
-	go p.loop()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if p.raw, err = streams.NewPublisher(ctx, js, streams.Raw); err != nil {
+		return nil, fmt.Errorf("ingress: %w", err)
+	}
 	return p, nil
 }
 
@@ -98,6 +140,7 @@ func (p *publisher) resolve(m *nats.Msg, o pubOutcome) {
 }
 
 func (p *publisher) loop() {
+	var batch []*pubReq
 	for r := range p.queue {
 		// Before publishing, let the goroutines that are runnable now (under
 		// load: handlers about to hand over their own webhook) run first, so
@@ -107,16 +150,61 @@ func (p *publisher) loop() {
 		// ~0.2 per webhook, the ingress's read+write system calls from 4.0
 		// to 3.5 (and the NATS server reads fewer, larger batches).
 		runtime.Gosched()
-		p.start(r)
+		batch = p.take(r, batch[:0])
 		for n := 1; n < burst; n++ {
 			select {
 			case r = <-p.queue:
-				p.start(r)
+				batch = p.take(r, batch)
 				continue
 			default:
 			}
 			break
 		}
+		if len(batch) >= streams.MinBatch && p.raw.Atomic() {
+			if p.commits.Add(1) <= maxCommits {
+				go p.commit(slices.Clone(batch))
+				continue
+			}
+			p.commits.Add(-1)
+		}
+		for _, r := range batch {
+			p.start(r)
+		}
+	}
+}
+
+// take publishes r now, or adds it to batch when it may go in one: a RAW
+// message whose id was not published lately.
+func (p *publisher) take(r *pubReq, batch []*pubReq) []*pubReq {
+	if !strings.HasPrefix(r.msg.Subject, streams.RawSubjectPrefix) || p.recent.seen(r.id) {
+		p.start(r)
+		return batch
+	}
+	return append(batch, r)
+}
+
+// commit stores rs as one atomic batch and answers each request with its
+// outcome; a batch that fails is published again one by one.
+func (p *publisher) commit(rs []*pubReq) {
+	defer p.commits.Add(-1)
+	msgs := make([]*nats.Msg, len(rs))
+	for i, r := range rs {
+		msgs[i] = r.msg
+		r.msg.Header.Set(nats.MsgIdHdr, r.id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	_, err := p.raw.Batch(ctx, msgs)
+	cancel()
+	if err != nil {
+		p.fallback.Add(float64(len(rs)))
+		for _, r := range rs {
+			p.start(r)
+		}
+		return
+	}
+	p.batched.Add(float64(len(rs)))
+	for _, r := range rs {
+		p.resolve(r.msg, pubOutcome{})
 	}
 }
 
@@ -129,6 +217,9 @@ func (p *publisher) start(r *pubReq) {
 		p.resolve(msg, pubOutcome{err: err}) // never published: no handler will be called
 	}
 }
+
+// run starts the publishing goroutine.
+func (p *publisher) run() { go p.loop() }
 
 // close stops the publishing goroutine once every request has been handed over.
 func (p *publisher) close() { close(p.queue) }
@@ -216,3 +307,27 @@ func (p *publisher) release(r *pubReq) {
 // errUndecided: the publish may still complete (JetStream may even resend
 // it), so its message must not be reused.
 var errUndecided = errors.New("publish undecided")
+
+// recentIDs is a fixed-size set of the message ids published last (the
+// oldest forgotten first).
+type recentIDs struct {
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newRecentIDs(n int) *recentIDs {
+	return &recentIDs{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+// seen reports whether id is in the set, and adds it.
+func (s *recentIDs) seen(id string) bool {
+	if _, ok := s.set[id]; ok {
+		return true
+	}
+	delete(s.set, s.ring[s.next])
+	s.ring[s.next] = id
+	s.set[id] = struct{}{}
+	s.next = (s.next + 1) % len(s.ring)
+	return false
+}

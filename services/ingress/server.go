@@ -43,12 +43,14 @@ type Ingress struct {
 // New builds the ingress over a NATS connection. ops carries the metrics
 // registry and the readiness probes.
 func New(cfg Config, nc *nats.Conn, log zerolog.Logger, ops *service.Ops) (*Ingress, error) {
-	pub, err := newPublisher(nc, cfg.PublishTimeout)
+	m := newMetrics(ops.Registry)
+	pub, err := newPublisher(nc, cfg.PublishTimeout, m)
 	if err != nil {
 		return nil, err
 	}
+	pub.run()
 	in := &Ingress{
-		cfg: cfg, log: log, pub: pub, metrics: newMetrics(ops.Registry),
+		cfg: cfg, log: log, pub: pub, metrics: m,
 		routes: map[string]*route{}, oauth: map[string]*oauthClient{},
 		ops: fasthttpadaptor.NewFastHTTPHandler(ops.Handler()),
 	}
