@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -243,5 +244,54 @@ func TestPublishAllCompareAndSet(t *testing.T) {
 	}
 	if e, err := kv.Get(ctx, "c1"); err != nil || e.Revision() != res[1].Seq {
 		t.Fatalf("c1: %v, %v; want revision %d", e, err, res[1].Seq)
+	}
+}
+
+// A server whose max_batch_size is below MaxBatch refuses a full batch;
+// PublishAll stores that chunk one by one and halves its batches until
+// the server takes them.
+func TestPublishAllAdaptsToASmallerServerBatchLimit(t *testing.T) {
+	ctx := context.Background()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		JetStreamLimits: server.JSLimitOpts{MaxBatchSize: 300}, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Shutdown()
+	if !srv.ReadyForConnections(5 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if err := streams.Ensure(ctx, js, streams.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := streams.NewPublisher(ctx, js, streams.Shipments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 3; round++ {
+		for i, r := range p.PublishAll(ctx, batchMsgs(fmt.Sprintf("r%d", round), streams.MaxBatch, true)) {
+			if r.Err != nil {
+				t.Fatalf("round %d, message %d: %v", round, i, r.Err)
+			}
+		}
+	}
+	if got := p.MaxBatch(); got > 300 || got < streams.MinBatch {
+		t.Fatalf("batches of %d after the server refused more than 300", got)
+	}
+	got := storedData(t, js)
+	if len(got) != 3*streams.MaxBatch {
+		t.Fatalf("%d stored, want %d", len(got), 3*streams.MaxBatch)
+	}
+	for i, d := range got {
+		if want := fmt.Sprintf("r%d-%d", i/streams.MaxBatch, i%streams.MaxBatch); d != want {
+			t.Fatalf("message %d is %q, want %q", i, d, want)
+		}
 	}
 }

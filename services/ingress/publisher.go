@@ -76,8 +76,8 @@ type pubOutcome struct {
 }
 
 // burst bounds how many publishes go out before the flusher gets a turn,
-// and so the size of a batch (streams.MaxBatch).
-const burst = streams.MaxBatch
+// and so the size of a batch (with the RAW publisher's MaxBatch).
+const burst = 256
 
 // maxCommits bounds the batches being committed at once: the stream stores
 // them one after the other anyway, and the requests of a burst that finds
@@ -151,7 +151,7 @@ func (p *publisher) loop() {
 		// to 3.5 (and the NATS server reads fewer, larger batches).
 		runtime.Gosched()
 		batch = p.take(r, batch[:0])
-		for n := 1; n < burst; n++ {
+		for n, most := 1, min(burst, p.raw.MaxBatch()); n < most; n++ {
 			select {
 			case r = <-p.queue:
 				batch = p.take(r, batch)

@@ -66,6 +66,7 @@ func main() {
 		fs.StringVar(&o.out, "o", "", "also write the markdown report to this file")
 		fs.BoolVar(&o.keep, "keep", false, "keep the run's databases")
 		fs.IntVar(&o.partitions, "partitions", streams.DefaultPartitions, "CANDIDATES partitions (WAYBILL_PARTITIONS)")
+		fs.Float64Var(&o.rate, "rate", 0, "webhooks/s the paced phases take as 100% instead of the measured saturation (to compare builds at equal load; the report says so)")
 		fs.StringVar(&o.profile, "profile", "", "save each service's CPU profile and execution trace, taken during the 50% phase, to this directory")
 		fs.Parse(os.Args[2:])
 		if err := runPipeline(o); err != nil {

@@ -261,6 +261,20 @@ func (o opsView) buffered() float64 {
 	return 0
 }
 
+// counter is the total of a counter metric.
+func (o opsView) counter(name string) float64 {
+	mfs, _ := o.reg.Registry.Gather()
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}
+
 func (h *harness) startWithOps() opsView {
 	h.t.Helper()
 	env := service.EnvFrom(h.env)

@@ -2,9 +2,12 @@ package normalizer
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -31,9 +34,19 @@ import (
 // provider's retry, a redelivered raw message) is dropped by ordering,
 // which remembers the ids it emitted, and an id in a batch that the stream
 // had already seen would refuse the whole batch.
+//
+// Providers send a shipment's whole history with every webhook (Carriyo,
+// Wineshipping) and the USPS poller re-reads it on every poll, so most
+// candidates of a raw message repeat events stored before. A candidate
+// whose event id this mapper has already stored on CANDIDATES is not
+// stored again: ordering would drop it as a duplicate anyway, and the
+// copy on CANDIDATES is consumed (or redelivered) until it is emitted.
+// Only stored ids count, so a failed store loses nothing: its raw message
+// is redelivered and mapped again.
 type mapper struct {
 	js         jetstream.JetStream
 	candidates *streams.Publisher // CANDIDATES
+	stored     *storedIDs         // candidates this mapper stored lately
 	partitions int
 	m          *metrics
 	log        zerolog.Logger
@@ -50,8 +63,10 @@ const (
 // group is raw messages being stored: their candidates, and their dead
 // letters' futures.
 type group struct {
-	raws []rawOutcome
-	msgs []*nats.Msg // candidates of every raw message, in order
+	raws   []rawOutcome
+	msgs   []*nats.Msg // candidates of every raw message, in order
+	ids    []string    // ids[i] is msgs[i]'s event id
+	mapped time.Time   // when its first raw message was mapped
 }
 
 // rawOutcome is one raw message of a group and what became of it.
@@ -61,6 +76,7 @@ type rawOutcome struct {
 	dead     string                 // non-empty: dead-lettered for this reason, Term once stored
 	deadFut  jetstream.PubAckFuture // the dead letter's publish
 	failed   error                  // could not even be published: redeliver
+	mapped   time.Time              // when its group was mapped (zero: the group's own)
 }
 
 // merge appends o's raw messages and candidates to g.
@@ -68,9 +84,11 @@ func (g *group) merge(o *group) {
 	off := len(g.msgs)
 	for _, r := range o.raws {
 		r.from, r.to = r.from+off, r.to+off
+		r.mapped = o.mapped
 		g.raws = append(g.raws, r)
 	}
 	g.msgs = append(g.msgs, o.msgs...)
+	g.ids = append(g.ids, o.ids...)
 }
 
 // run maps until ctx ends, then stops fetching and finishes what is in
@@ -95,7 +113,7 @@ func (mp *mapper) run(ctx context.Context, cons jetstream.Consumer) error {
 			mp.log.Warn().Err(err).Msg("raw consumer")
 			continue
 		}
-		g := &group{}
+		g := &group{mapped: time.Now()}
 		mp.handle(g, msg)
 		for len(g.raws) < groupMax {
 			next, err := it.Next(jetstream.NextMaxWait(groupWait))
@@ -130,7 +148,13 @@ func (mp *mapper) store(pending <-chan *group) {
 			}
 		}
 		stored := mp.candidates.PublishAll(context.Background(), g.msgs)
+		now := time.Now()
+		mp.stored.add(g.ids, stored)
 		for _, r := range g.raws {
+			if r.mapped.IsZero() {
+				r.mapped = g.mapped
+			}
+			mp.m.candidateStore.Observe(now.Sub(r.mapped).Seconds())
 			failed := r.failed
 			for _, s := range stored[r.from:r.to] {
 				if s.Err != nil {
@@ -159,6 +183,7 @@ func (mp *mapper) store(pending <-chan *group) {
 // handle maps one raw message into g.
 func (mp *mapper) handle(g *group, msg jetstream.Msg) {
 	source := strings.TrimPrefix(msg.Subject(), "raw.")
+	observeSince(mp.m.rawWait, msg, time.Now())
 	r := rawOutcome{msg: msg, from: len(g.msgs), to: len(g.msgs)}
 	defer func() { g.raws = append(g.raws, r) }()
 	events, err := mp.mapRaw(source, msg)
@@ -171,15 +196,23 @@ func (mp *mapper) handle(g *group, msg jetstream.Msg) {
 		r.dead, r.deadFut, r.failed = mp.deadLetter(source, msg, err)
 		return
 	}
+	known := mp.stored.has(events)
 	for i := range events {
 		e := &events[i]
+		if known[i] {
+			mp.m.candidatesKnown.Inc()
+			continue
+		}
 		out, err := shipments.Message(streams.CandidateSubject(streams.PartitionOf(e.ShipmentKey, mp.partitions), e.Carrier, e.TrackingNumber), e)
 		if err != nil {
-			g.msgs = g.msgs[:r.from]
+			g.msgs, g.ids = g.msgs[:r.from], g.ids[:r.from]
 			r.to, r.failed = r.from, fmt.Errorf("candidate %s of %s: %w", e.ID, e.ShipmentKey, err)
 			return
 		}
-		g.msgs = append(g.msgs, out)
+		// No message id on a candidate (see mapper): one the stream has
+		// already seen would refuse the whole batch.
+		out.Header.Del(nats.MsgIdHdr)
+		g.msgs, g.ids = append(g.msgs, out), append(g.ids, e.ID)
 	}
 	r.to = len(g.msgs)
 	mp.m.raw.WithLabelValues(source, "mapped").Inc()
@@ -262,4 +295,65 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// storedCapacity is how many candidate ids a mapper remembers as stored:
+// the oldest are forgotten first, so at 100k new events a day it covers
+// about 2.5 days of a history's repeats, in ~16 MB.
+const storedCapacity = 1 << 18
+
+// storedIDs is a fixed-size set of the event ids of candidates stored on
+// CANDIDATES, kept as 128-bit hashes (a collision, which would drop an
+// event, is ~2^-90 likely at this size).
+type storedIDs struct {
+	mu   sync.Mutex
+	set  map[[2]uint64]struct{}
+	ring [][2]uint64
+	next int
+}
+
+func newStoredIDs(n int) *storedIDs {
+	return &storedIDs{set: make(map[[2]uint64]struct{}, n), ring: make([][2]uint64, 0, n)}
+}
+
+func idKey(id string) [2]uint64 {
+	h := fnv.New128a()
+	h.Write([]byte(id))
+	var sum [16]byte
+	h.Sum(sum[:0])
+	return [2]uint64{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
+}
+
+// has reports, for each event, whether its id is known as stored.
+func (s *storedIDs) has(events []tracking.Event) []bool {
+	known := make([]bool, len(events))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range events {
+		_, known[i] = s.set[idKey(events[i].ID)]
+	}
+	return known
+}
+
+// add records the ids whose candidates were stored.
+func (s *storedIDs) add(ids []string, stored []streams.Stored) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, id := range ids {
+		if stored[i].Err != nil {
+			continue
+		}
+		k := idKey(id)
+		if _, ok := s.set[k]; ok {
+			continue
+		}
+		if len(s.ring) < cap(s.ring) {
+			s.ring = append(s.ring, k)
+		} else {
+			delete(s.set, s.ring[s.next])
+			s.ring[s.next] = k
+			s.next = (s.next + 1) % len(s.ring)
+		}
+		s.set[k] = struct{}{}
+	}
 }

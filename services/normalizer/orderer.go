@@ -79,7 +79,7 @@ func (o *orderer) run(ctx context.Context, in <-chan jetstream.Msg) {
 	// A buffer goes out at most a tick after its window ends. Each flush
 	// is a batch: a shorter tick makes more, smaller batches, and a batch
 	// has a fixed cost (see streams.MinBatch), so 100ms for the default 2s.
-	tick := min(max(o.cfg.ReorderWindow/20, 5*time.Millisecond), 100*time.Millisecond)
+	tick := min(max(o.cfg.ReorderWindow/40, 5*time.Millisecond), 50*time.Millisecond)
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	// Stores outlive ctx: a drain finishes what it started.
@@ -120,6 +120,7 @@ func (o *orderer) run(ctx context.Context, in <-chan jetstream.Msg) {
 // add buffers one candidate message.
 func (o *orderer) add(msg jetstream.Msg) {
 	part := partitionOf(msg.Subject())
+	observeSince(o.m.candidateWait, msg, time.Now())
 	if o.ho.arrived(part, msg.Headers().Get(pinHeader), o.now()) {
 		o.acquired(part)
 	}
@@ -322,6 +323,7 @@ func (o *orderer) settle(em *emission) {
 		return
 	}
 	o.m.flushes.Observe(float64(em.emitted))
+	o.m.emitDelay.Observe(time.Since(em.b.first.Add(o.cfg.ReorderWindow)).Seconds())
 	for _, c := range em.b.items {
 		_ = c.msg.Ack()
 		o.log.Debug().Str("event_id", c.ev.ID).Str("shipment_key", c.ev.ShipmentKey).Str("status", string(c.ev.Status)).Bool("late", c.ev.Late).Msg("event emitted")

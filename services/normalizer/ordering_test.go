@@ -1,6 +1,7 @@
 package normalizer_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -12,6 +13,7 @@ import (
 	"github.com/waybill-dev/waybill/pkg/poll"
 	"github.com/waybill-dev/waybill/pkg/streams"
 	"github.com/waybill-dev/waybill/pkg/tracking"
+	"github.com/waybill-dev/waybill/services/normalizer"
 )
 
 // checkpoint is one synthetic carrier scan.
@@ -175,10 +177,73 @@ func TestDuplicatesBeyondTheStreamWindowAreDropped(t *testing.T) {
 	h.publishRaw("wineshipping", wineshippingBody("first", "1ZDUP", cps), nil)
 	first := h.waitEvents(len(uniqueCheckpoints(cps)))
 	time.Sleep(1500 * time.Millisecond) // both streams have forgotten the message ids
+	// A new process: its mapper has not stored these candidates (it would
+	// not store them again), so ordering's state is what drops them.
+	h.drain()
+	h.start()
 	h.publishRaw("wineshipping", wineshippingBody("second", "1ZDUP", cps), nil)
 	poll.Until(t, 10*time.Second, h.settled)
 	if got := h.events(); len(got) != len(first) {
 		t.Fatalf("%d events after the late duplicate, want %d", len(got), len(first))
+	}
+}
+
+// A provider resending a shipment's whole history (here Wineshipping's
+// checkpoints, growing by one per webhook) has only the new checkpoint
+// stored on CANDIDATES: the mapper remembers what it stored. The events
+// are the same as without it, each once.
+func TestRepeatedHistoryIsNotStoredAgain(t *testing.T) {
+	h := newHarness(t, nil)
+	ops := h.startWithOps()
+	base := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	var cps []checkpoint // distinct scans, each its own event
+	for i, tag := range []string{"InfoReceived", "InTransit", "InTransit", "OutForDelivery", "Delivered"} {
+		cps = append(cps, checkpoint{At: base.Add(time.Duration(i) * time.Hour), Tag: tag, RawTag: fmt.Sprintf("R%d", i),
+			City: "Orlando", Message: fmt.Sprintf("scan %d", i)})
+	}
+	want := len(cps)
+	repeats := 0
+	for i := 1; i <= len(cps); i++ {
+		h.publishRaw("wineshipping", wineshippingBody(fmt.Sprintf("hist-%d", i), "1ZHIST", cps[:i]), nil)
+		repeats += i - 1
+		// Each webhook's candidates are stored (its raw message acked)
+		// before the next one is mapped.
+		poll.Until(t, 10*time.Second, func() error {
+			info, err := h.js.Consumer(context.Background(), streams.Raw, normalizer.MapperConsumer)
+			if err != nil {
+				return err
+			}
+			if c := info.CachedInfo(); c.AckFloor.Stream < uint64(i) {
+				return fmt.Errorf("raw messages acked up to %d of %d", c.AckFloor.Stream, i)
+			}
+			return nil
+		})
+	}
+	got := h.waitEvents(want)
+	poll.Until(t, 10*time.Second, h.settled)
+	if got = h.events(); len(got) != want {
+		t.Fatalf("%d events, want %d", len(got), want)
+	}
+	seen := map[string]bool{}
+	for _, e := range got {
+		if seen[e.ID] {
+			t.Fatalf("event %s emitted twice", e.ID)
+		}
+		seen[e.ID] = true
+	}
+	if known := ops.counter("waybill_normalizer_candidates_known_total"); known != float64(repeats) {
+		t.Fatalf("%v candidates skipped as already stored, want %d", known, repeats)
+	}
+	// Candidates carry no message id: a batch holding one the stream had
+	// seen (a repeat another replica stored) would be refused whole.
+	cands := h.stored(streams.Candidates, ">")
+	if len(cands) == 0 {
+		t.Fatal("no candidate left on CANDIDATES to look at: trimmed already")
+	}
+	for _, m := range cands {
+		if id := m.Header.Get("Nats-Msg-Id"); id != "" {
+			t.Fatalf("candidate %s stored with Nats-Msg-Id %q", m.Subject, id)
+		}
 	}
 }
 

@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg Config, log zerolog.Logger, ops *service.Ops) 
 	if err != nil {
 		return err
 	}
-	mp := &mapper{js: pub, candidates: candidatesPub, partitions: partitions, m: m, log: log}
+	mp := &mapper{js: pub, candidates: candidatesPub, stored: newStoredIDs(storedCapacity), partitions: partitions, m: m, log: log}
 	wg.Add(1)
 	go func() { defer wg.Done(); errc <- mp.run(ctx, rawCons) }()
 
