@@ -847,7 +847,7 @@ func (r *pipelineReport) markdown() string {
 	for _, st := range r.streams {
 		writes = append(writes, fmt.Sprintf("%s %.2f", st.name, float64(st.stored)/float64(max(accepted, 1))))
 	}
-	w("JetStream messages stored per accepted webhook (with `sync_interval: always` one fsync each on RAW and DEADLETTER; CANDIDATES, SHIPMENTS and the state bucket take atomic batches, one fsync per batch): %s.\n\n", strings.Join(writes, ", "))
+	w("JetStream messages stored per accepted webhook (with `sync_interval: always` one fsync per message published alone and one per atomic batch: the ingress batches RAW under load, the normalizer batches CANDIDATES, SHIPMENTS and the state bucket; DEADLETTER goes one by one): %s.\n\n", strings.Join(writes, ", "))
 	w("Correctness: %s.\n", r.check.String())
 	same := "identical to"
 	if !r.replaySame {
