@@ -16,12 +16,31 @@ import (
 // (seen in 2.15.2 under the race detector) races against a consumer being
 // created on the same stream by another service starting beside it.
 func ensureStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) error {
-	s, err := js.Stream(ctx, sc.Name)
+	have, err := streamConfig(ctx, js, sc.Name)
+	if err != nil {
+		return err
+	}
+	return applyStream(ctx, js, have, sc)
+}
+
+// streamConfig returns the stream's configuration, nil when it does not
+// exist.
+func streamConfig(ctx context.Context, js jetstream.JetStream, name string) (*jetstream.StreamConfig, error) {
+	s, err := js.Stream(ctx, name)
 	switch {
-	case err == nil && Covers(s.CachedInfo().Config, sc):
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("streams: %s: %w", name, err)
+	}
+	return &s.CachedInfo().Config, nil
+}
+
+// applyStream creates or updates the stream to sc unless have (its
+// configuration now, nil when missing) already covers it.
+func applyStream(ctx context.Context, js jetstream.JetStream, have *jetstream.StreamConfig, sc jetstream.StreamConfig) error {
+	if have != nil && Covers(*have, sc) {
 		return nil
-	case err != nil && !errors.Is(err, jetstream.ErrStreamNotFound):
-		return fmt.Errorf("streams: %s: %w", sc.Name, err)
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 		return fmt.Errorf("streams: create or update %s: %w", sc.Name, err)

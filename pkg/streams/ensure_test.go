@@ -2,6 +2,7 @@ package streams_test
 
 import (
 	"context"
+	"maps"
 	"reflect"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestCoversComparesEveryFieldWaybillSets(t *testing.T) {
 				continue
 			}
 			changed := have
-			changed.Metadata = clone(have.Metadata)
+			changed.Metadata = maps.Clone(have.Metadata)
 			if !change(reflect.ValueOf(&changed).Elem().Field(i)) {
 				t.Fatalf("%s.%s: no way to change a %s: extend change()", want.Name, f.Name, f.Type)
 			}
@@ -68,14 +69,6 @@ func TestEnsureUpdatesOnlyWhatChanged(t *testing.T) {
 	if got := s.CachedInfo().Config.MaxAge; got != time.Hour {
 		t.Fatalf("RAW max age %v after Ensure asked for 1h", got)
 	}
-}
-
-func clone(m map[string]string) map[string]string {
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // change sets v to a different value of its type, reporting whether it could.

@@ -62,17 +62,19 @@ func candidatesConfig(c Config) jetstream.StreamConfig {
 // count it was created with.
 func ensureCandidates(ctx context.Context, js jetstream.JetStream, c Config) error {
 	sc := candidatesConfig(c)
-	if s, err := js.Stream(ctx, Candidates); err == nil {
-		if n, ok := s.CachedInfo().Config.Metadata[partitionsKey]; ok {
+	have, err := streamConfig(ctx, js, Candidates)
+	if err != nil {
+		return err
+	}
+	if have != nil {
+		if n, ok := have.Metadata[partitionsKey]; ok {
 			sc.Metadata[partitionsKey] = n
 		}
 		// A stream's retention cannot change: one created as a work queue
 		// by an earlier version stays one (trimming it is harmless).
-		sc.Retention = s.CachedInfo().Config.Retention
-	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("streams: %s: %w", Candidates, err)
+		sc.Retention = have.Retention
 	}
-	return ensureStream(ctx, js, sc)
+	return applyStream(ctx, js, have, sc)
 }
 
 // Partitions reads the partition count recorded in CANDIDATES.

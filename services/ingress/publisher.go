@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/waybill-dev/waybill/pkg/fifoset"
 	"github.com/waybill-dev/waybill/pkg/streams"
 )
 
@@ -54,11 +55,11 @@ type publisher struct {
 	queue   chan *pubReq
 	pool    sync.Pool
 
-	raw      *streams.Publisher // batches; nil: RAW is published one by one
-	recent   *recentIDs         // ids published lately: only the publishing goroutine
-	commits  atomic.Int32       // batches being committed
-	batched  prometheus.Counter // webhooks stored in batches
-	fallback prometheus.Counter // webhooks of refused batches, published again one by one
+	raw      *streams.Publisher   // batches; nil: RAW is published one by one
+	recent   *fifoset.Set[string] // ids published lately: only the publishing goroutine
+	commits  atomic.Int32         // batches being committed
+	batched  prometheus.Counter   // webhooks stored in batches
+	fallback prometheus.Counter   // webhooks of refused batches, published again one by one
 
 	mu      sync.Mutex
 	waiting map[*nats.Msg]*pubReq // published, outcome not yet handed over
@@ -94,7 +95,7 @@ const recentCapacity = 1 << 16
 // releases its pending slot instead of holding it forever.
 func newPublisher(nc *nats.Conn, timeout time.Duration, m *metrics) (*publisher, error) {
 	p := &publisher{timeout: timeout, queue: make(chan *pubReq, 4096), waiting: map[*nats.Msg]*pubReq{},
-		recent: newRecentIDs(recentCapacity), batched: m.batched, fallback: m.batchFallback,
+		recent: fifoset.New[string](recentCapacity), batched: m.batched, fallback: m.batchFallback,
 		// Stall (up to the timeout) when too many publishes are pending
 		// rather than fail: a burst is absorbed, a dead server answers 503.
 		stall: []jetstream.PublishOpt{jetstream.WithStallWait(timeout)}}
@@ -176,10 +177,11 @@ func (p *publisher) loop() {
 // take publishes r now, or adds it to batch when it may go in one: a RAW
 // message whose id was not published lately.
 func (p *publisher) take(r *pubReq, batch []*pubReq) []*pubReq {
-	if !strings.HasPrefix(r.msg.Subject, streams.RawSubjectPrefix) || p.recent.seen(r.id) {
+	if !strings.HasPrefix(r.msg.Subject, streams.RawSubjectPrefix) || p.recent.Has(r.id) {
 		p.start(r)
 		return batch
 	}
+	p.recent.Add(r.id)
 	return append(batch, r)
 }
 
@@ -307,27 +309,3 @@ func (p *publisher) release(r *pubReq) {
 // errUndecided: the publish may still complete (JetStream may even resend
 // it), so its message must not be reused.
 var errUndecided = errors.New("publish undecided")
-
-// recentIDs is a fixed-size set of the message ids published last (the
-// oldest forgotten first).
-type recentIDs struct {
-	set  map[string]struct{}
-	ring []string
-	next int
-}
-
-func newRecentIDs(n int) *recentIDs {
-	return &recentIDs{set: make(map[string]struct{}, n), ring: make([]string, n)}
-}
-
-// seen reports whether id is in the set, and adds it.
-func (s *recentIDs) seen(id string) bool {
-	if _, ok := s.set[id]; ok {
-		return true
-	}
-	delete(s.set, s.ring[s.next])
-	s.ring[s.next] = id
-	s.set[id] = struct{}{}
-	s.next = (s.next + 1) % len(s.ring)
-	return false
-}

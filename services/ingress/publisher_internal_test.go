@@ -210,15 +210,3 @@ func TestNoBatchesWithoutAllowAtomic(t *testing.T) {
 		t.Fatalf("%d ids stored, %d batches; want 32 one by one", len(stored), batches)
 	}
 }
-
-func TestRecentIDsForgetsTheOldest(t *testing.T) {
-	s := newRecentIDs(2)
-	for i, c := range []struct {
-		id   string
-		seen bool
-	}{{"a", false}, {"b", false}, {"a", true}, {"c", false}, {"b", true}, {"a", false}, {"c", true}} {
-		if got := s.seen(c.id); got != c.seen {
-			t.Fatalf("step %d: seen(%s) = %v, want %v", i, c.id, got, c.seen)
-		}
-	}
-}

@@ -275,6 +275,17 @@ func (o opsView) counter(name string) float64 {
 	return total
 }
 
+// observations is how many values a histogram metric has recorded.
+func (o opsView) observations(name string) uint64 {
+	mfs, _ := o.reg.Registry.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	return 0
+}
+
 func (h *harness) startWithOps() opsView {
 	h.t.Helper()
 	env := service.EnvFrom(h.env)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/waybill-dev/waybill/pkg/cloudevent"
 	"github.com/waybill-dev/waybill/pkg/deadletter"
+	"github.com/waybill-dev/waybill/pkg/fifoset"
 	"github.com/waybill-dev/waybill/pkg/providers"
 	"github.com/waybill-dev/waybill/pkg/shipments"
 	"github.com/waybill-dev/waybill/pkg/streams"
@@ -76,7 +77,7 @@ type rawOutcome struct {
 	dead     string                 // non-empty: dead-lettered for this reason, Term once stored
 	deadFut  jetstream.PubAckFuture // the dead letter's publish
 	failed   error                  // could not even be published: redeliver
-	mapped   time.Time              // when its group was mapped (zero: the group's own)
+	mapped   time.Time              // when its group's mapping began
 }
 
 // merge appends o's raw messages and candidates to g.
@@ -84,7 +85,6 @@ func (g *group) merge(o *group) {
 	off := len(g.msgs)
 	for _, r := range o.raws {
 		r.from, r.to = r.from+off, r.to+off
-		r.mapped = o.mapped
 		g.raws = append(g.raws, r)
 	}
 	g.msgs = append(g.msgs, o.msgs...)
@@ -151,9 +151,6 @@ func (mp *mapper) store(pending <-chan *group) {
 		now := time.Now()
 		mp.stored.add(g.ids, stored)
 		for _, r := range g.raws {
-			if r.mapped.IsZero() {
-				r.mapped = g.mapped
-			}
 			mp.m.candidateStore.Observe(now.Sub(r.mapped).Seconds())
 			failed := r.failed
 			for _, s := range stored[r.from:r.to] {
@@ -184,7 +181,7 @@ func (mp *mapper) store(pending <-chan *group) {
 func (mp *mapper) handle(g *group, msg jetstream.Msg) {
 	source := strings.TrimPrefix(msg.Subject(), "raw.")
 	observeSince(mp.m.rawWait, msg, time.Now())
-	r := rawOutcome{msg: msg, from: len(g.msgs), to: len(g.msgs)}
+	r := rawOutcome{msg: msg, from: len(g.msgs), to: len(g.msgs), mapped: g.mapped}
 	defer func() { g.raws = append(g.raws, r) }()
 	events, err := mp.mapRaw(source, msg)
 	switch {
@@ -302,19 +299,15 @@ func truncate(s string, n int) string {
 // about 2.5 days of a history's repeats, in ~16 MB.
 const storedCapacity = 1 << 18
 
-// storedIDs is a fixed-size set of the event ids of candidates stored on
-// CANDIDATES, kept as 128-bit hashes (a collision, which would drop an
-// event, is ~2^-90 likely at this size).
+// storedIDs is the event ids of candidates stored on CANDIDATES lately,
+// kept as 128-bit hashes (a collision, which would drop an event, is
+// ~2^-90 likely at this size). The mapping and storing goroutines share it.
 type storedIDs struct {
-	mu   sync.Mutex
-	set  map[[2]uint64]struct{}
-	ring [][2]uint64
-	next int
+	mu  sync.Mutex
+	ids *fifoset.Set[[2]uint64]
 }
 
-func newStoredIDs(n int) *storedIDs {
-	return &storedIDs{set: make(map[[2]uint64]struct{}, n), ring: make([][2]uint64, 0, n)}
-}
+func newStoredIDs(n int) *storedIDs { return &storedIDs{ids: fifoset.New[[2]uint64](n)} }
 
 func idKey(id string) [2]uint64 {
 	h := fnv.New128a()
@@ -330,7 +323,7 @@ func (s *storedIDs) has(events []tracking.Event) []bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range events {
-		_, known[i] = s.set[idKey(events[i].ID)]
+		known[i] = s.ids.Has(idKey(events[i].ID))
 	}
 	return known
 }
@@ -340,20 +333,8 @@ func (s *storedIDs) add(ids []string, stored []streams.Stored) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, id := range ids {
-		if stored[i].Err != nil {
-			continue
+		if stored[i].Err == nil {
+			s.ids.Add(idKey(id))
 		}
-		k := idKey(id)
-		if _, ok := s.set[k]; ok {
-			continue
-		}
-		if len(s.ring) < cap(s.ring) {
-			s.ring = append(s.ring, k)
-		} else {
-			delete(s.set, s.ring[s.next])
-			s.ring[s.next] = k
-			s.next = (s.next + 1) % len(s.ring)
-		}
-		s.set[k] = struct{}{}
 	}
 }

@@ -247,6 +247,25 @@ func TestRepeatedHistoryIsNotStoredAgain(t *testing.T) {
 	}
 }
 
+// Every emitted event has passed through each stage's latency histogram
+// (docs/operations.md: the one that grows names the stage falling behind).
+func TestStageLatenciesObserved(t *testing.T) {
+	h := newHarness(t, nil)
+	ops := h.startWithOps()
+	base := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	h.publishRaw("wineshipping", wineshippingBody("stages", "1ZSTAGE", []checkpoint{{At: base, Tag: "InTransit", RawTag: "R0"}}), nil)
+	h.waitEvents(1)
+	poll.Until(t, 10*time.Second, func() error {
+		for _, name := range []string{"waybill_normalizer_raw_wait_seconds", "waybill_normalizer_candidate_store_seconds",
+			"waybill_normalizer_candidate_wait_seconds", "waybill_normalizer_emit_delay_seconds"} {
+			if ops.observations(name) == 0 {
+				return fmt.Errorf("%s has no observation", name)
+			}
+		}
+		return nil
+	})
+}
+
 func uniqueCheckpoints(cps []checkpoint) map[checkpoint]bool {
 	m := map[checkpoint]bool{}
 	for _, c := range cps {

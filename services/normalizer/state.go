@@ -131,14 +131,18 @@ func newStateStore(ctx context.Context, js jetstream.JetStream, ttl time.Duratio
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("normalizer: state bucket: %w", err)
 	}
-	if err != nil || !stateBucketAsAsked(s.CachedInfo().Config, ttl, replicas) {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	var kv jetstream.KeyValue
+	if err == nil && stateBucketAsAsked(s.CachedInfo().Config, ttl, replicas) {
+		kv, err = js.KeyValue(ctx, StateBucket)
+	} else {
+		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket: StateBucket, Description: stateBucketDescription,
 			History: 1, TTL: ttl, Storage: jetstream.FileStorage, Replicas: replicas,
-		}); err != nil {
-			return nil, fmt.Errorf("normalizer: state bucket: %w", err)
+		})
+		if err == nil {
+			s, err = js.Stream(ctx, stream)
 		}
-		if s, err = js.Stream(ctx, stream); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("normalizer: state bucket: %w", err)
 		}
 		if cfg := s.CachedInfo().Config; !cfg.AllowAtomicPublish {
@@ -148,7 +152,6 @@ func newStateStore(ctx context.Context, js jetstream.JetStream, ttl time.Duratio
 			}
 		}
 	}
-	kv, err := js.KeyValue(ctx, StateBucket)
 	if err != nil {
 		return nil, fmt.Errorf("normalizer: state bucket: %w", err)
 	}
@@ -162,7 +165,9 @@ func newStateStore(ctx context.Context, js jetstream.JetStream, ttl time.Duratio
 const stateBucketDescription = "normalizer: per-shipment dedup set and watermark"
 
 // stateBucketAsAsked reports whether the state bucket's stream, configured
-// as have, is what newStateStore would make of it.
+// as have, is what newStateStore would make of it. The fields the KV API
+// chooses itself (subjects, limits, discard, duplicate window) are taken
+// from have: only what newStateStore asks for is compared.
 func stateBucketAsAsked(have jetstream.StreamConfig, ttl time.Duration, replicas int) bool {
 	return have.MaxMsgsPerSubject == 1 && streams.Covers(have, jetstream.StreamConfig{
 		Name: "KV_" + StateBucket, Description: stateBucketDescription, Subjects: have.Subjects,
